@@ -1,0 +1,5 @@
+//! The agent write-ahead log.
+
+mod contract;
+
+pub use contract::*;

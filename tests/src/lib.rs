@@ -1,0 +1,1 @@
+//! Integration tests and benchmark harnesses for Skyview, run against real peers.
