@@ -6,10 +6,14 @@
 //! subset). It knows remote write only through the wire types of `skyview-api`, and it knows
 //! nothing of the receiver cluster's Raft or storage.
 
+pub mod agent;
 pub mod config;
 pub mod discovery;
+pub mod exposition;
 pub mod labels;
 pub mod metrics;
 pub mod relabel;
 pub mod sample;
+pub mod scrape;
+pub mod shipper;
 pub mod wal;

@@ -21,7 +21,8 @@ pub struct JobLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ScrapeFailureLabels {
     pub job: String,
-    /// `http`, `timeout`, `parse`, `sample_limit`, `label_limit`, `body_size`.
+    /// `http`, `timeout`, `parse`, `invalid_series`, `sample_limit`, `label_limit`, `body_size`,
+    /// or `wal` (the scrape could not be appended).
     pub reason: String,
 }
 
@@ -37,7 +38,9 @@ pub struct RemoteLabels {
 pub struct RemoteDropLabels {
     pub remote_name: String,
     pub url: String,
-    /// `http_4xx` (rejected by the receiver) or `relabel` (dropped by write_relabel_configs).
+    /// `http_4xx` (rejected by the receiver), `http_status` (a 1xx/3xx answer), `relabel`
+    /// (dropped by write_relabel_configs), `unknown_series` (samples of a series the WAL never
+    /// defined) or `encode` (a batch too large to compress); see `shipper::drop_cause`.
     pub reason: String,
 }
 
@@ -73,7 +76,8 @@ pub struct AgentMetrics {
     pub remote_dropped_samples_total: Family<RemoteDropLabels, Counter>,
     pub remote_pending_samples: Family<RemoteLabels, Gauge>,
     pub remote_queues: Family<RemoteLabels, Gauge>,
-    /// Seconds between the newest sample appended to the WAL and the newest one acknowledged.
+    /// While samples are pending: wall clock minus the timestamp of the newest acknowledged
+    /// sample (so it grows during an outage); 0 when the endpoint has caught up.
     pub remote_lag_seconds: Family<RemoteLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     pub remote_request_duration_seconds: Family<RemoteLabels, Histogram>,
 
@@ -145,7 +149,7 @@ impl AgentMetrics {
         let remote_queues = Family::<RemoteLabels, Gauge>::default();
         r.register("remote_queues", "Parallel send queues", remote_queues.clone());
         let remote_lag_seconds = Family::<RemoteLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
-        r.register("remote_lag_seconds", "Timestamp of the newest appended sample minus that of the newest acknowledged one", remote_lag_seconds.clone());
+        r.register("remote_lag_seconds", "While samples are pending, seconds between now and the newest acknowledged sample; 0 when caught up", remote_lag_seconds.clone());
         let remote_request_duration_seconds =
             Family::<RemoteLabels, Histogram>::new_with_constructor(duration_histogram as fn() -> _);
         r.register("remote_request_duration_seconds", "Duration of remote-write requests", remote_request_duration_seconds.clone());

@@ -100,10 +100,20 @@ impl fmt::Display for PromDuration {
     }
 }
 
+/// Parses inside the visitor, not after it, so a YAML error points at the value's own line.
 impl<'de> Deserialize<'de> for PromDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Self::parse(&s).map_err(serde::de::Error::custom)
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = PromDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as 15s or 1h30m")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<PromDuration, E> {
+                PromDuration::parse(s).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -134,7 +144,7 @@ impl ByteSize {
 
 impl From<ByteSize> for String {
     fn from(b: ByteSize) -> String {
-        if b.0 != 0 && b.0 % (1 << 20) == 0 {
+        if b.0 != 0 && b.0.is_multiple_of(1 << 20) {
             format!("{}MB", b.0 >> 20)
         } else {
             b.0.to_string()
@@ -142,18 +152,29 @@ impl From<ByteSize> for String {
     }
 }
 
+/// Accepts a number of bytes or a string with a unit; parses inside the visitor so a YAML
+/// error points at the value's own line.
 impl<'de> Deserialize<'de> for ByteSize {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Num(u64),
-            Str(String),
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = ByteSize;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a byte size such as 512, 10KB or 5MB")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<ByteSize, E> {
+                Ok(ByteSize(n))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<ByteSize, E> {
+                u64::try_from(n)
+                    .map(ByteSize)
+                    .map_err(|_| E::custom("a byte size cannot be negative"))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<ByteSize, E> {
+                ByteSize::parse(s).map_err(E::custom)
+            }
         }
-        match Raw::deserialize(d)? {
-            Raw::Num(n) => Ok(Self(n)),
-            Raw::Str(s) => Self::parse(&s).map_err(serde::de::Error::custom),
-        }
+        d.deserialize_any(V)
     }
 }
 
@@ -163,8 +184,14 @@ mod tests {
 
     #[test]
     fn parses_prometheus_durations() {
-        assert_eq!(PromDuration::parse("1h30m").unwrap().0, Duration::from_secs(5400));
-        assert_eq!(PromDuration::parse("100ms").unwrap().0, Duration::from_millis(100));
+        assert_eq!(
+            PromDuration::parse("1h30m").unwrap().0,
+            Duration::from_secs(5400)
+        );
+        assert_eq!(
+            PromDuration::parse("100ms").unwrap().0,
+            Duration::from_millis(100)
+        );
         assert_eq!(PromDuration::parse("0").unwrap().0, Duration::ZERO);
         assert!(PromDuration::parse("30m1h").is_err());
         assert!(PromDuration::parse("1.5s").is_err());
@@ -177,6 +204,20 @@ mod tests {
         for s in ["1h30m", "15s", "100ms", "2w", "1m5s"] {
             assert_eq!(PromDuration::parse(s).unwrap().to_string(), s);
         }
+    }
+
+    #[test]
+    fn deserialises_from_yaml_numbers_and_strings() {
+        assert_eq!(serde_yaml_ng::from_str::<ByteSize>("2048").unwrap().0, 2048);
+        assert_eq!(serde_yaml_ng::from_str::<ByteSize>("1KB").unwrap().0, 1024);
+        assert!(serde_yaml_ng::from_str::<ByteSize>("-1").is_err());
+        assert_eq!(
+            serde_yaml_ng::from_str::<PromDuration>("2m")
+                .unwrap()
+                .0
+                .as_secs(),
+            120
+        );
     }
 
     #[test]

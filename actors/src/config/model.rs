@@ -35,13 +35,19 @@ pub struct Config {
 pub struct GlobalConfig {
     /// How often targets are scraped unless a job overrides it. Default 1m.
     pub scrape_interval: PromDuration,
-    /// How long a scrape may take unless a job overrides it. Default 10s; never more than the
-    /// interval.
+    /// How long a scrape may take unless a job overrides it. Default 10s, or the interval when
+    /// that is shorter; a timeout set above the interval is an error. Left out of the file, it
+    /// reads as 0 ("unset") and loading resolves it, as Prometheus does.
+    #[serde(default = "unset_duration")]
     pub scrape_timeout: PromDuration,
     /// Accepted for compatibility with Prometheus files; the agent evaluates no rules.
     pub evaluation_interval: PromDuration,
     /// Labels added to every sample shipped by remote write (a sample's own label wins).
     pub external_labels: BTreeMap<String, String>,
+    /// Accepted for compatibility with Prometheus files and ignored: an agent runs no queries,
+    /// so it has no query log (a Prometheus agent ignores it too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_log_file: Option<String>,
 }
 
 impl Default for GlobalConfig {
@@ -51,6 +57,7 @@ impl Default for GlobalConfig {
             scrape_timeout: PromDuration::from_secs(10),
             evaluation_interval: PromDuration::from_secs(60),
             external_labels: BTreeMap::new(),
+            query_log_file: None,
         }
     }
 }
@@ -71,10 +78,10 @@ pub struct ScrapeConfig {
     /// The job name; it becomes the `job` label and must be unique.
     pub job_name: String,
     /// Overrides `global.scrape_interval`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scrape_interval: Option<PromDuration>,
     /// Overrides `global.scrape_timeout` (capped at the interval, as in Prometheus).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scrape_timeout: Option<PromDuration>,
     /// HTTP path of the metrics endpoint. Default `/metrics`.
     #[serde(default = "default_metrics_path")]
@@ -93,13 +100,13 @@ pub struct ScrapeConfig {
     #[serde(default = "default_true")]
     pub honor_timestamps: bool,
     /// HTTP basic authentication for the target.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basic_auth: Option<BasicAuth>,
     /// `Authorization` header credentials (bearer by default).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization: Option<Authorization>,
     /// TLS settings for `https` targets.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_config: Option<TlsConfig>,
     /// Whether HTTP redirects are followed. Default true.
     #[serde(default = "default_true")]
@@ -166,12 +173,13 @@ pub struct FileSdConfig {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BasicAuth {
+    /// The user name.
     pub username: String,
     /// The password; exclusive with `password_file`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
-    /// A file whose content (trailing newline trimmed) is the password.
-    #[serde(default)]
+    /// A file whose content (surrounding whitespace trimmed) is the password, read at each use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<PathBuf>,
 }
 
@@ -183,10 +191,10 @@ pub struct Authorization {
     #[serde(default = "default_auth_type", rename = "type")]
     pub kind: String,
     /// The credentials; exclusive with `credentials_file`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<String>,
-    /// A file whose content (trailing newline trimmed) is the credentials.
-    #[serde(default)]
+    /// A file whose content (surrounding whitespace trimmed) is the credentials, read at each use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_file: Option<PathBuf>,
 }
 
@@ -195,13 +203,13 @@ pub struct Authorization {
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
     /// PEM file of CA certificates used to verify the server.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
     /// PEM client certificate for mTLS (with `key_file`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert_file: Option<PathBuf>,
     /// PEM private key for `cert_file`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_file: Option<PathBuf>,
     /// Disable server certificate verification. Dangerous; for tests only.
     #[serde(default)]
@@ -215,7 +223,7 @@ pub struct RemoteWriteConfig {
     /// The endpoint, e.g. `http://receiver:9201/api/v1/write`.
     pub url: String,
     /// A name for metrics and logs; defaults to a hash of the entry, as in Prometheus.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Timeout of one request. Default 30s.
     #[serde(default = "default_remote_timeout")]
@@ -226,11 +234,14 @@ pub struct RemoteWriteConfig {
     /// Rules applied to each series before it is sent to this endpoint.
     #[serde(default)]
     pub write_relabel_configs: Vec<RelabelConfig>,
-    #[serde(default)]
+    /// HTTP basic authentication for the endpoint; exclusive with `authorization`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basic_auth: Option<BasicAuth>,
-    #[serde(default)]
+    /// `Authorization` header credentials (bearer by default); exclusive with `basic_auth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization: Option<Authorization>,
-    #[serde(default)]
+    /// TLS settings for an `https` endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_config: Option<TlsConfig>,
     /// Whether HTTP redirects are followed. Default true.
     #[serde(default = "default_true")]
@@ -277,6 +288,10 @@ impl Default for QueueConfig {
             retry_on_http_429: false,
         }
     }
+}
+
+fn unset_duration() -> PromDuration {
+    PromDuration::from_secs(0)
 }
 
 fn default_metrics_path() -> String {

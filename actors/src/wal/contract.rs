@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::error::WalError;
 use crate::labels::Labels;
 use crate::sample::{RefSample, SeriesRef};
 
@@ -15,7 +16,10 @@ pub struct WalPos {
 }
 
 impl WalPos {
-    pub const ZERO: WalPos = WalPos { segment: 0, offset: 0 };
+    pub const ZERO: WalPos = WalPos {
+        segment: 0,
+        offset: 0,
+    };
 
     /// Packs the position into one `u64` (segment in the high half), which is monotonic and is
     /// what batch sequence numbers are derived from.
@@ -24,7 +28,10 @@ impl WalPos {
     }
 
     pub fn from_u64(v: u64) -> Self {
-        Self { segment: (v >> 32) as u32, offset: v as u32 }
+        Self {
+            segment: (v >> 32) as u32,
+            offset: v as u32,
+        }
     }
 }
 
@@ -76,4 +83,53 @@ pub enum Record {
     Series(Vec<(SeriesRef, Labels)>),
     /// Samples of series defined earlier in the log (or in the checkpoint).
     Samples(Vec<RefSample>),
+}
+
+impl actix::Message for Append {
+    type Result = Result<Appended, WalError>;
+}
+
+/// Registers a consumer of the log (one per shipper queue). Until it has sent a first
+/// [`Progress`], no segment is deleted for being acknowledged. Subscribing again under the
+/// same name resets the consumer (it restarted and will report its own position).
+#[derive(Debug, Clone)]
+pub struct Subscribe {
+    pub consumer: String,
+}
+
+impl actix::Message for Subscribe {
+    type Result = Subscription;
+}
+
+/// What a consumer needs to read the log with a `WalReader`.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    /// The end of the fsynced data; read records that start before it. Changes on every
+    /// group commit.
+    pub durable: tokio::sync::watch::Receiver<WalPos>,
+    /// The first position still in the log; reading from before it reports a skipped range.
+    pub first: WalPos,
+}
+
+/// A consumer's acknowledgement: everything before `acked` is delivered. Acknowledgements
+/// only move forward; a lower one is ignored.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub consumer: String,
+    pub acked: WalPos,
+}
+
+impl actix::Message for Progress {
+    type Result = ();
+}
+
+/// Removes a consumer (a shipper that was removed from the config), so it no longer holds
+/// segments back.
+#[derive(Debug, Clone)]
+pub struct Unsubscribe {
+    pub consumer: String,
+}
+
+impl actix::Message for Unsubscribe {
+    type Result = ();
 }

@@ -1,0 +1,237 @@
+//! The HTTP side of one endpoint: a `reqwest` client configured from its `remote_write` entry,
+//! and one request per call, reduced to the [`Answer`] the retry policy needs.
+//!
+//! Every request carries the spec's headers (`Content-Encoding: snappy`, `Content-Type:
+//! application/x-protobuf`, `X-Prometheus-Remote-Write-Version: 0.1.0`), `User-Agent:
+//! Skyview/<version>`, the batch identity `X-Skyview-Batch`, the entry's `headers`, and its
+//! credentials (`basic_auth` or `authorization`, secrets read from their files when the client
+//! is built, i.e. at start and on each config reload).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE,
+};
+use skyview_api::remote_write::headers;
+use skyview_api::remote_write::BatchId;
+
+use super::retry::{Answer, RetryAfter};
+use crate::config::{RemoteWriteConfig, TlsConfig};
+
+/// `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("Skyview/", env!("CARGO_PKG_VERSION"));
+
+/// Bytes of a rejected request's response body kept for the log.
+const BODY_EXCERPT: usize = 512;
+
+/// The result of one request.
+#[derive(Debug)]
+pub struct Exchange {
+    pub answer: Answer,
+    /// The start of the response body, or the error text when there was no response.
+    pub detail: String,
+    pub elapsed: Duration,
+}
+
+/// Why an endpoint's client could not be built from its config.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("remote_write url {url:?}: {reason}")]
+    Url { url: String, reason: String },
+    #[error("remote_write header {name:?}: invalid name or value")]
+    Header { name: String },
+    #[error("remote_write credentials: {reason}")]
+    Credentials { reason: String },
+    #[error("remote_write tls_config file {path}: {reason}")]
+    Tls { path: PathBuf, reason: String },
+    #[error("remote_write tls_config: cert_file and key_file go together")]
+    TlsPair,
+    #[error("remote_write client: {0}")]
+    Build(#[source] reqwest::Error),
+}
+
+/// Credentials attached to every request.
+#[derive(Clone)]
+enum Credentials {
+    Basic { username: String, password: String },
+    Header(HeaderValue),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Basic { username, .. } => write!(f, "Basic({username}, <secret>)"),
+            Self::Header(_) => f.write_str("Authorization(<secret>)"),
+        }
+    }
+}
+
+/// One endpoint's HTTP client.
+#[derive(Debug, Clone)]
+pub struct RemoteClient {
+    http: reqwest::Client,
+    url: reqwest::Url,
+    credentials: Option<Credentials>,
+}
+
+impl RemoteClient {
+    pub fn new(cfg: &RemoteWriteConfig) -> Result<Self, ClientError> {
+        let url = reqwest::Url::parse(&cfg.url).map_err(|e| ClientError::Url {
+            url: cfg.url.clone(),
+            reason: e.to_string(),
+        })?;
+
+        let mut defaults = HeaderMap::new();
+        for (name, value) in &cfg.headers {
+            let bad = || ClientError::Header { name: name.clone() };
+            let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
+            defaults.insert(header, HeaderValue::from_str(value).map_err(|_| bad())?);
+        }
+        defaults.insert(
+            CONTENT_ENCODING,
+            HeaderValue::from_static(headers::CONTENT_ENCODING),
+        );
+        defaults.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(headers::CONTENT_TYPE),
+        );
+        defaults.insert(
+            headers::REMOTE_WRITE_VERSION_HEADER,
+            HeaderValue::from_static(headers::REMOTE_WRITE_VERSION),
+        );
+
+        let redirects = if cfg.follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
+        let mut builder = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .default_headers(defaults)
+            .timeout(cfg.remote_timeout.as_duration())
+            .redirect(redirects)
+            .pool_max_idle_per_host(super::queues::MAX_QUEUES);
+        if let Some(tls) = &cfg.tls_config {
+            builder = apply_tls(builder, tls)?;
+        }
+        let http = builder.build().map_err(ClientError::Build)?;
+        Ok(Self {
+            http,
+            url,
+            credentials: credentials(cfg)?,
+        })
+    }
+
+    /// Sends one request body under `id`. Never fails: every outcome is an [`Answer`].
+    pub async fn send(&self, body: Bytes, id: &BatchId) -> Exchange {
+        let started = Instant::now();
+        let mut request = self
+            .http
+            .post(self.url.clone())
+            .header(headers::BATCH_HEADER, id.to_header_value())
+            .body(body);
+        request = match &self.credentials {
+            Some(Credentials::Basic { username, password }) => {
+                request.basic_auth(username, Some(password))
+            }
+            Some(Credentials::Header(value)) => request.header(AUTHORIZATION, value.clone()),
+            None => request,
+        };
+        let (answer, detail) = match request.send().await {
+            Ok(resp) => {
+                let code = resp.status().as_u16();
+                let retry_after = resp
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(RetryAfter::parse);
+                let detail = if resp.status().is_success() {
+                    String::new()
+                } else {
+                    excerpt(resp.bytes().await.unwrap_or_default())
+                };
+                (Answer::Status { code, retry_after }, detail)
+            }
+            Err(e) if e.is_timeout() => (Answer::Timeout, e.to_string()),
+            Err(e) => (Answer::Network, e.to_string()),
+        };
+        Exchange {
+            answer,
+            detail,
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+/// The credentials from `basic_auth` or `authorization`, secrets read from their files.
+fn credentials(cfg: &RemoteWriteConfig) -> Result<Option<Credentials>, ClientError> {
+    let reason = |e: &dyn std::fmt::Display| ClientError::Credentials {
+        reason: e.to_string(),
+    };
+    if let Some(basic) = &cfg.basic_auth {
+        let password = basic.password().map_err(|e| reason(&e))?;
+        return Ok(Some(Credentials::Basic {
+            username: basic.username.clone(),
+            password: password.unwrap_or_default(),
+        }));
+    }
+    if let Some(auth) = &cfg.authorization {
+        let credentials = auth.credentials().map_err(|e| reason(&e))?;
+        let text = format!("{} {}", auth.kind, credentials.unwrap_or_default());
+        let mut value = HeaderValue::from_str(&text)
+            .map_err(|_| reason(&"authorization credentials are not a valid header value"))?;
+        value.set_sensitive(true);
+        return Ok(Some(Credentials::Header(value)));
+    }
+    Ok(None)
+}
+
+fn apply_tls(
+    mut builder: reqwest::ClientBuilder,
+    tls: &TlsConfig,
+) -> Result<reqwest::ClientBuilder, ClientError> {
+    let fail = |p: &Path, e: &dyn std::fmt::Display| ClientError::Tls {
+        path: p.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let read = |p: &Path| std::fs::read(p).map_err(|e| fail(p, &e));
+    if let Some(ca) = &tls.ca_file {
+        for cert in reqwest::Certificate::from_pem_bundle(&read(ca)?).map_err(|e| fail(ca, &e))? {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    match (&tls.cert_file, &tls.key_file) {
+        (Some(cert), Some(key)) => {
+            let mut pem = read(cert)?;
+            pem.push(b'\n');
+            pem.extend(read(key)?);
+            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| fail(cert, &e))?;
+            builder = builder.identity(identity);
+        }
+        (None, None) => {}
+        _ => return Err(ClientError::TlsPair),
+    }
+    Ok(builder.danger_accept_invalid_certs(tls.insecure_skip_verify))
+}
+
+fn excerpt(body: Bytes) -> String {
+    let cut = body.len().min(BODY_EXCERPT);
+    String::from_utf8_lossy(&body[..cut]).trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_is_bounded_and_lossy() {
+        let long = Bytes::from(vec![b'x'; 2000]);
+        assert_eq!(excerpt(long).len(), BODY_EXCERPT);
+        assert_eq!(
+            excerpt(Bytes::from_static(b" bad \xff sample\n")),
+            "bad \u{fffd} sample"
+        );
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole Skyview test suite, from a fresh machine:
+#   1. installs the real peers the compatibility tests run against, when they are missing
+#      (Debian's prometheus, victoria-metrics with vmagent, prometheus-node-exporter);
+#   2. checks formatting and runs clippy with -D warnings;
+#   3. builds the skyview binary and runs every test in the workspace.
+# Tests and the binary share the dev profile (dependencies optimised, see Cargo.toml), so
+# RocksDB and friends build once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v prometheus >/dev/null || missing+=(prometheus)
+command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
+command -v vmagent >/dev/null || missing+=(victoria-metrics)
+command -v prometheus-node-exporter >/dev/null || missing+=(prometheus-node-exporter)
+if ((${#missing[@]})); then
+    echo "==> installing peers: ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+echo "==> rustfmt"
+cargo fmt --all --check
+echo "==> clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> build"
+cargo build --workspace --bins --locked
+echo "==> tests"
+cargo test --workspace --locked --no-fail-fast "$@"

@@ -1,0 +1,167 @@
+//! A small client for the Prometheus HTTP query API (`/api/v1/query`).
+//!
+//! Prometheus and VictoriaMetrics both answer it, so the tests ask the receivers the same
+//! questions (`count_over_time(up[10m])`, `count(...)`) and compare the answers with what the
+//! agent and the synthetic targets counted.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+/// One element of an instant vector.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstantSample {
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+}
+
+/// A query client bound to one server's base URL (`http://host:port`).
+#[derive(Clone, Debug)]
+pub struct PromQl {
+    base: String,
+    http: reqwest::Client,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    status: String,
+    #[serde(default)]
+    data: Option<Data>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
+enum Data {
+    Vector(Vec<VectorElement>),
+    Scalar((f64, String)),
+    Matrix(serde_json::Value),
+    String(serde_json::Value),
+}
+
+#[derive(Deserialize)]
+struct VectorElement {
+    metric: BTreeMap<String, String>,
+    value: (f64, String),
+}
+
+impl PromQl {
+    pub fn new(base: impl Into<String>) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Self {
+            base: base.into(),
+            http,
+        })
+    }
+
+    /// Evaluates `query` at the server's current time and returns the instant vector (a scalar
+    /// result becomes one sample with no labels).
+    pub async fn query(&self, query: &str) -> Result<Vec<InstantSample>> {
+        let url = format!("{}/api/v1/query", self.base);
+        let response = self
+            .http
+            .get(&url)
+            .query(&[("query", query)])
+            .send()
+            .await
+            .with_context(|| format!("GET {url} query={query}"))?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        parse_response(&body).with_context(|| format!("query {query} at {url} (HTTP {status})"))
+    }
+
+    /// The value of a query expected to give at most one sample; `None` when it gives none.
+    pub async fn query_value(&self, query: &str) -> Result<Option<f64>> {
+        let samples = self.query(query).await?;
+        match samples.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one.value)),
+            many => bail!(
+                "query {query} returned {} samples, expected at most one",
+                many.len()
+            ),
+        }
+    }
+
+    /// Like [`Self::query_value`] with an empty result read as 0 (a count of nothing).
+    pub async fn query_count(&self, query: &str) -> Result<f64> {
+        Ok(self.query_value(query).await?.unwrap_or(0.0))
+    }
+}
+
+fn parse_response(body: &[u8]) -> Result<Vec<InstantSample>> {
+    let envelope: Envelope = serde_json::from_slice(body)
+        .with_context(|| format!("decoding {}", String::from_utf8_lossy(body)))?;
+    if envelope.status != "success" {
+        bail!(
+            "query failed: {}",
+            envelope.error.unwrap_or_else(|| envelope.status.clone())
+        );
+    }
+    match envelope.data {
+        Some(Data::Vector(elements)) => elements
+            .into_iter()
+            .map(|e| {
+                Ok(InstantSample {
+                    value: parse_value(&e.value.1)?,
+                    labels: e.metric,
+                })
+            })
+            .collect(),
+        Some(Data::Scalar((_, v))) => Ok(vec![InstantSample {
+            labels: BTreeMap::new(),
+            value: parse_value(&v)?,
+        }]),
+        Some(Data::Matrix(v) | Data::String(v)) => {
+            bail!("expected an instant vector or scalar, got {v}")
+        }
+        None => bail!("a successful response without data"),
+    }
+}
+
+/// Prometheus encodes sample values as strings, including `NaN`, `+Inf` and `-Inf`.
+fn parse_value(text: &str) -> Result<f64> {
+    match text {
+        "NaN" => Ok(f64::NAN),
+        "+Inf" => Ok(f64::INFINITY),
+        "-Inf" => Ok(f64::NEG_INFINITY),
+        other => other
+            .parse()
+            .with_context(|| format!("sample value {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_vector() {
+        let body = br#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"job":"node"},"value":[1700000000.5,"42"]},
+            {"metric":{},"value":[1700000000.5,"+Inf"]}]}}"#;
+        let samples = parse_response(body).unwrap();
+        assert_eq!(samples.len(), 2);
+        assert_eq!(samples[0].labels["job"], "node");
+        assert_eq!(samples[0].value, 42.0);
+        assert_eq!(samples[1].value, f64::INFINITY);
+    }
+
+    #[test]
+    fn parses_a_scalar() {
+        let body = br#"{"status":"success","data":{"resultType":"scalar","result":[1.0,"3"]}}"#;
+        assert_eq!(parse_response(body).unwrap()[0].value, 3.0);
+    }
+
+    #[test]
+    fn an_error_response_is_an_error() {
+        let body = br#"{"status":"error","errorType":"bad_data","error":"parse error"}"#;
+        let err = parse_response(body).unwrap_err().to_string();
+        assert!(err.contains("parse error"), "{err}");
+    }
+}
