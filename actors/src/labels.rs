@@ -19,7 +19,10 @@ pub struct Label {
 
 impl Label {
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { name: name.into(), value: value.into() }
+        Self {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 }
 
@@ -66,7 +69,9 @@ impl Labels {
 
     /// Opens a builder seeded with these labels.
     pub fn to_builder(&self) -> LabelsBuilder {
-        LabelsBuilder { labels: self.0.clone() }
+        LabelsBuilder {
+            labels: self.0.clone(),
+        }
     }
 
     /// A stable 64-bit hash of the label set (xxh3 over names and values with separators).
@@ -86,7 +91,11 @@ impl Labels {
     /// Approximate heap bytes held, for memory accounting.
     pub fn heap_size(&self) -> usize {
         self.0.capacity() * std::mem::size_of::<Label>()
-            + self.0.iter().map(|l| l.name.capacity() + l.value.capacity()).sum::<usize>()
+            + self
+                .0
+                .iter()
+                .map(|l| l.name.capacity() + l.value.capacity())
+                .sum::<usize>()
     }
 }
 
@@ -123,11 +132,15 @@ pub struct LabelsBuilder {
 
 impl LabelsBuilder {
     pub fn with_capacity(n: usize) -> Self {
-        Self { labels: Vec::with_capacity(n) }
+        Self {
+            labels: Vec::with_capacity(n),
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.position(name).ok().map(|i| self.labels[i].value.as_str())
+        self.position(name)
+            .ok()
+            .map(|i| self.labels[i].value.as_str())
     }
 
     /// Sets `name` to `value`; an empty value deletes the label, as in Prometheus.
@@ -182,7 +195,10 @@ mod tests {
     #[test]
     fn builder_sorts_overwrites_and_drops_empty_values() {
         let labels = Labels::from_pairs([("b", "2"), ("a", "1"), ("b", "3"), ("c", "")]);
-        let pairs: Vec<_> = labels.iter().map(|l| (l.name.as_str(), l.value.as_str())).collect();
+        let pairs: Vec<_> = labels
+            .iter()
+            .map(|l| (l.name.as_str(), l.value.as_str()))
+            .collect();
         assert_eq!(pairs, [("a", "1"), ("b", "3")]);
     }
 
@@ -197,6 +213,9 @@ mod tests {
         let a = Labels::from_pairs([("ab", "c")]);
         let b = Labels::from_pairs([("a", "bc")]);
         assert_ne!(a.stable_hash(), b.stable_hash());
-        assert_eq!(a.stable_hash(), Labels::from_pairs([("ab", "c")]).stable_hash());
+        assert_eq!(
+            a.stable_hash(),
+            Labels::from_pairs([("ab", "c")]).stable_hash()
+        );
     }
 }

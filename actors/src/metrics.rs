@@ -104,60 +104,143 @@ impl AgentMetrics {
         let scrapes_total = Family::<JobLabels, Counter>::default();
         r.register("scrapes", "Scrapes attempted", scrapes_total.clone());
         let scrape_failures_total = Family::<ScrapeFailureLabels, Counter>::default();
-        r.register("scrape_failures", "Scrapes that failed, by reason", scrape_failures_total.clone());
+        r.register(
+            "scrape_failures",
+            "Scrapes that failed, by reason",
+            scrape_failures_total.clone(),
+        );
         let scrape_duration_seconds =
             Family::<JobLabels, Histogram>::new_with_constructor(duration_histogram as fn() -> _);
-        r.register("scrape_duration_seconds", "Time taken by scrapes", scrape_duration_seconds.clone());
+        r.register(
+            "scrape_duration_seconds",
+            "Time taken by scrapes",
+            scrape_duration_seconds.clone(),
+        );
         let scraped_samples_total = Family::<JobLabels, Counter>::default();
-        r.register("scraped_samples", "Samples appended by scrapes, after relabelling", scraped_samples_total.clone());
+        r.register(
+            "scraped_samples",
+            "Samples appended by scrapes, after relabelling",
+            scraped_samples_total.clone(),
+        );
         let targets = Family::<JobLabels, Gauge>::default();
         r.register("targets", "Active scrape targets", targets.clone());
 
         let wal_segments = Gauge::default();
-        r.register("wal_segments", "WAL segment files on disk", wal_segments.clone());
+        r.register(
+            "wal_segments",
+            "WAL segment files on disk",
+            wal_segments.clone(),
+        );
         let wal_bytes = Gauge::default();
-        r.register("wal_bytes", "Bytes of WAL segment files on disk", wal_bytes.clone());
+        r.register(
+            "wal_bytes",
+            "Bytes of WAL segment files on disk",
+            wal_bytes.clone(),
+        );
         let wal_series = Gauge::default();
         r.register("wal_series", "Series known to the WAL", wal_series.clone());
         let wal_appended_samples_total = Counter::default();
-        r.register("wal_appended_samples", "Samples made durable in the WAL", wal_appended_samples_total.clone());
+        r.register(
+            "wal_appended_samples",
+            "Samples made durable in the WAL",
+            wal_appended_samples_total.clone(),
+        );
         let wal_fsyncs_total = Counter::default();
-        r.register("wal_fsyncs", "Group-commit fsyncs of the WAL", wal_fsyncs_total.clone());
+        r.register(
+            "wal_fsyncs",
+            "Group-commit fsyncs of the WAL",
+            wal_fsyncs_total.clone(),
+        );
         let wal_fsync_duration_seconds = duration_histogram();
-        r.register("wal_fsync_duration_seconds", "Duration of WAL fsyncs", wal_fsync_duration_seconds.clone());
+        r.register(
+            "wal_fsync_duration_seconds",
+            "Duration of WAL fsyncs",
+            wal_fsync_duration_seconds.clone(),
+        );
         let wal_dropped_samples_total = Counter::default();
         r.register("wal_dropped_samples", "Samples deleted from the WAL by the size or age budget before every endpoint acknowledged them", wal_dropped_samples_total.clone());
         let wal_corruptions_total = Counter::default();
-        r.register("wal_corruptions", "Torn or corrupt WAL tails truncated on replay", wal_corruptions_total.clone());
+        r.register(
+            "wal_corruptions",
+            "Torn or corrupt WAL tails truncated on replay",
+            wal_corruptions_total.clone(),
+        );
         let wal_truncations_total = Counter::default();
-        r.register("wal_truncations", "WAL segments deleted after every endpoint acknowledged them", wal_truncations_total.clone());
+        r.register(
+            "wal_truncations",
+            "WAL segments deleted after every endpoint acknowledged them",
+            wal_truncations_total.clone(),
+        );
 
         let remote_sent_samples_total = Family::<RemoteLabels, Counter>::default();
-        r.register("remote_sent_samples", "Samples acknowledged by the remote endpoint", remote_sent_samples_total.clone());
+        r.register(
+            "remote_sent_samples",
+            "Samples acknowledged by the remote endpoint",
+            remote_sent_samples_total.clone(),
+        );
         let remote_sent_batches_total = Family::<RemoteLabels, Counter>::default();
-        r.register("remote_sent_batches", "Batches acknowledged by the remote endpoint", remote_sent_batches_total.clone());
+        r.register(
+            "remote_sent_batches",
+            "Batches acknowledged by the remote endpoint",
+            remote_sent_batches_total.clone(),
+        );
         let remote_sent_bytes_total = Family::<RemoteLabels, Counter>::default();
-        r.register("remote_sent_bytes", "Compressed request bytes acknowledged", remote_sent_bytes_total.clone());
+        r.register(
+            "remote_sent_bytes",
+            "Compressed request bytes acknowledged",
+            remote_sent_bytes_total.clone(),
+        );
         let remote_retried_batches_total = Family::<RemoteLabels, Counter>::default();
-        r.register("remote_retried_batches", "Batch sends retried after 5xx, 429 or network errors", remote_retried_batches_total.clone());
+        r.register(
+            "remote_retried_batches",
+            "Batch sends retried after 5xx, 429 or network errors",
+            remote_retried_batches_total.clone(),
+        );
         let remote_failed_requests_total = Family::<RemoteLabels, Counter>::default();
-        r.register("remote_failed_requests", "Requests that failed (any status but 2xx, or a network error)", remote_failed_requests_total.clone());
+        r.register(
+            "remote_failed_requests",
+            "Requests that failed (any status but 2xx, or a network error)",
+            remote_failed_requests_total.clone(),
+        );
         let remote_dropped_samples_total = Family::<RemoteDropLabels, Counter>::default();
         r.register("remote_dropped_samples", "Samples not delivered by design: rejected with a non-retryable 4xx or dropped by write relabelling", remote_dropped_samples_total.clone());
         let remote_pending_samples = Family::<RemoteLabels, Gauge>::default();
-        r.register("remote_pending_samples", "Samples read from the WAL and not yet acknowledged", remote_pending_samples.clone());
+        r.register(
+            "remote_pending_samples",
+            "Samples read from the WAL and not yet acknowledged",
+            remote_pending_samples.clone(),
+        );
         let remote_queues = Family::<RemoteLabels, Gauge>::default();
-        r.register("remote_queues", "Parallel send queues", remote_queues.clone());
-        let remote_lag_seconds = Family::<RemoteLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        r.register(
+            "remote_queues",
+            "Parallel send queues",
+            remote_queues.clone(),
+        );
+        let remote_lag_seconds =
+            Family::<RemoteLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
         r.register("remote_lag_seconds", "While samples are pending, seconds between now and the newest acknowledged sample; 0 when caught up", remote_lag_seconds.clone());
         let remote_request_duration_seconds =
-            Family::<RemoteLabels, Histogram>::new_with_constructor(duration_histogram as fn() -> _);
-        r.register("remote_request_duration_seconds", "Duration of remote-write requests", remote_request_duration_seconds.clone());
+            Family::<RemoteLabels, Histogram>::new_with_constructor(
+                duration_histogram as fn() -> _,
+            );
+        r.register(
+            "remote_request_duration_seconds",
+            "Duration of remote-write requests",
+            remote_request_duration_seconds.clone(),
+        );
 
         let config_last_reload_successful = Gauge::default();
-        r.register("config_last_reload_successful", "Whether the last configuration reload succeeded", config_last_reload_successful.clone());
+        r.register(
+            "config_last_reload_successful",
+            "Whether the last configuration reload succeeded",
+            config_last_reload_successful.clone(),
+        );
         let config_last_reload_success_timestamp_seconds = Gauge::default();
-        r.register("config_last_reload_success_timestamp_seconds", "Time of the last successful configuration reload", config_last_reload_success_timestamp_seconds.clone());
+        r.register(
+            "config_last_reload_success_timestamp_seconds",
+            "Time of the last successful configuration reload",
+            config_last_reload_success_timestamp_seconds.clone(),
+        );
 
         Self {
             registry,

@@ -38,7 +38,10 @@ pub fn router(state: HttpState) -> Router {
 
 async fn metrics(State(s): State<HttpState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         s.metrics.encode(),
     )
         .into_response()
@@ -60,7 +63,10 @@ async fn ready(State(s): State<HttpState>) -> Response {
 async fn reload(State(s): State<HttpState>) -> Response {
     match s.supervisor.send(Reload).await {
         Ok(Ok(())) => StatusCode::OK.into_response(),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("failed to reload config: {e}\n"))
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {e}\n"),
+        )
             .into_response(),
         Err(e) => unavailable(e),
     }

@@ -37,11 +37,17 @@ pub enum AgentError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("storage directory {path}: {source}")]
-    Storage { path: PathBuf, source: std::io::Error },
+    Storage {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("write-ahead log: {0}")]
     Wal(#[from] WalError),
     #[error("cannot listen on {address}: {source}")]
-    Listen { address: SocketAddr, source: std::io::Error },
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("signal handling: {0}")]
     Signal(std::io::Error),
 }
@@ -49,7 +55,10 @@ pub enum AgentError {
 /// Runs the agent until SIGINT or SIGTERM. Must be called inside an actix system.
 pub async fn run(options: AgentOptions) -> Result<(), AgentError> {
     let config = Config::load(&options.config_file)?;
-    let storage = |source| AgentError::Storage { path: options.storage_path.clone(), source };
+    let storage = |source| AgentError::Storage {
+        path: options.storage_path.clone(),
+        source,
+    };
     std::fs::create_dir_all(&options.storage_path).map_err(storage)?;
     let agent_id = identity::load_or_create(&options.storage_path).map_err(storage)?;
     let metrics = Arc::new(AgentMetrics::new());
@@ -77,7 +86,10 @@ pub async fn run(options: AgentOptions) -> Result<(), AgentError> {
 
     let listener = tokio::net::TcpListener::bind(options.listen_address)
         .await
-        .map_err(|source| AgentError::Listen { address: options.listen_address, source })?;
+        .map_err(|source| AgentError::Listen {
+            address: options.listen_address,
+            source,
+        })?;
     let ready = Arc::new(AtomicBool::new(false));
     let app = http::router(http::HttpState {
         metrics,

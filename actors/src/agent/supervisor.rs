@@ -73,12 +73,15 @@ impl Supervisor {
     pub fn start_all(config_file: PathBuf, config: Config, ctx: ShipperContext) -> Addr<Self> {
         let scrape_manager =
             ScrapeManager::new(&config, ctx.wal.clone().recipient(), ctx.metrics.clone()).start();
-        let discovery = Discovery::new(Arc::new(config.clone()), scrape_manager.clone().recipient()).start();
+        let discovery =
+            Discovery::new(Arc::new(config.clone()), scrape_manager.clone().recipient()).start();
         // Every endpoint is registered with the WAL before any shipper runs: a consumer that
         // has not reported yet holds back truncation, so a fast shipper cannot let the WAL
         // delete segments a slower-starting one still needs.
         for rw in &config.remote_write {
-            ctx.wal.do_send(Subscribe { consumer: consumer_name(rw) });
+            ctx.wal.do_send(Subscribe {
+                consumer: consumer_name(rw),
+            });
         }
         let mut supervisor = Supervisor {
             config_file,
@@ -99,8 +102,11 @@ impl Supervisor {
         // Keyed by WAL consumer name, which is what the endpoint's cursors and WAL retention
         // hang on: a changed entry for the same endpoint restarts its shipper without ever
         // releasing the WAL segments it has not acknowledged.
-        let wanted: BTreeMap<String, &RemoteWriteConfig> =
-            config.remote_write.iter().map(|rw| (consumer_name(rw), rw)).collect();
+        let wanted: BTreeMap<String, &RemoteWriteConfig> = config
+            .remote_write
+            .iter()
+            .map(|rw| (consumer_name(rw), rw))
+            .collect();
         let external = &config.global.external_labels;
         let stale: Vec<String> = self
             .shippers
@@ -116,7 +122,9 @@ impl Supervisor {
             if let Some(running) = self.shippers.remove(&name) {
                 running.addr.do_send(StopShipper);
                 if !wanted.contains_key(&name) {
-                    self.ctx.wal.do_send(Unsubscribe { consumer: name.clone() });
+                    self.ctx.wal.do_send(Unsubscribe {
+                        consumer: name.clone(),
+                    });
                 }
                 tracing::info!(consumer = %name, url = %running.config.url, "stopped remote-write shipper");
             }
@@ -146,7 +154,11 @@ impl Supervisor {
             tracing::info!(consumer = %name, url = %cfg.url, "started remote-write shipper");
             self.shippers.insert(
                 name,
-                RunningShipper { config: cfg.clone(), external_labels: external.clone(), addr },
+                RunningShipper {
+                    config: cfg.clone(),
+                    external_labels: external.clone(),
+                    addr,
+                },
             );
         }
     }
@@ -167,15 +179,23 @@ impl Handler<Reload> for Supervisor {
             }
         };
         self.discovery.do_send(crate::discovery::StopDiscovery);
-        self.scrape_manager.do_send(scrape::ApplyConfig(config.clone()));
-        self.discovery =
-            Discovery::new(Arc::new(config.clone()), self.scrape_manager.clone().recipient())
-                .start();
+        self.scrape_manager
+            .do_send(scrape::ApplyConfig(config.clone()));
+        self.discovery = Discovery::new(
+            Arc::new(config.clone()),
+            self.scrape_manager.clone().recipient(),
+        )
+        .start();
         self.reconcile_shippers(&config);
         self.config = config;
         metrics.config_last_reload_successful.set(1);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-        metrics.config_last_reload_success_timestamp_seconds.set(now as i64);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        metrics
+            .config_last_reload_success_timestamp_seconds
+            .set(now as i64);
         tracing::info!("configuration reloaded");
         Ok(())
     }

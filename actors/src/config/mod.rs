@@ -8,6 +8,7 @@
 
 mod duration;
 mod error;
+mod http_client;
 mod load;
 mod model;
 mod resolved;
@@ -18,5 +19,6 @@ mod validate;
 
 pub use duration::PromDuration;
 pub use error::{ConfigError, Problem};
+pub use http_client::{Credentials, HttpClientError};
 pub use model::*;
 pub use secret::REDACTED;

@@ -11,15 +11,14 @@
 //! - `basic_auth` / `authorization` secrets are read from their files on each scrape, so a
 //!   rotated secret is used without a reload.
 
-use std::path::Path;
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::StatusCode;
 
 use super::error::ScrapeError;
 use super::settings::{HttpSettings, ScrapeSettings};
-use crate::config::TlsConfig;
+use crate::config::Credentials;
 
 /// Prometheus 2.42's `scrapeAcceptHeader`.
 pub const ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
@@ -60,7 +59,7 @@ impl ScrapeClient {
             .gzip(true)
             .redirect(redirects);
         if let Some(tls) = &settings.http.tls_config {
-            builder = apply_tls(builder, tls).map_err(fail)?;
+            builder = tls.apply_to(builder).map_err(|e| fail(e.to_string()))?;
         }
         let http = builder.build().map_err(|e| fail(error_chain(&e)))?;
         Ok(Self {
@@ -138,53 +137,16 @@ impl ScrapeClient {
             job: self.job.clone(),
             message,
         };
-        if let Some(basic) = &self.settings.basic_auth {
-            let password = basic.password().map_err(|e| fail(e.to_string()))?;
-            return Ok(request.basic_auth(&basic.username, password));
-        }
-        if let Some(auth) = &self.settings.authorization {
-            let credentials = auth
-                .credentials()
-                .map_err(|e| fail(e.to_string()))?
-                .unwrap_or_default();
-            let mut value = HeaderValue::from_str(&format!("{} {credentials}", auth.kind))
-                .map_err(|_| {
-                    fail("authorization credentials are not a valid header value".into())
-                })?;
-            value.set_sensitive(true);
-            return Ok(request.header(AUTHORIZATION, value));
-        }
-        Ok(request)
+        let credentials = Credentials::load(
+            self.settings.basic_auth.as_ref(),
+            self.settings.authorization.as_ref(),
+        )
+        .map_err(|e| fail(e.to_string()))?;
+        Ok(match credentials {
+            Some(credentials) => credentials.apply(request),
+            None => request,
+        })
     }
-}
-
-/// Applies `tls_config`: CA bundle, client certificate, and `insecure_skip_verify`.
-fn apply_tls(
-    mut builder: reqwest::ClientBuilder,
-    tls: &TlsConfig,
-) -> Result<reqwest::ClientBuilder, String> {
-    let read =
-        |p: &Path| std::fs::read(p).map_err(|e| format!("tls_config file {}: {e}", p.display()));
-    if let Some(ca) = &tls.ca_file {
-        let certs = reqwest::Certificate::from_pem_bundle(&read(ca)?)
-            .map_err(|e| format!("tls_config ca_file {}: {e}", ca.display()))?;
-        for cert in certs {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    match (&tls.cert_file, &tls.key_file) {
-        (Some(cert), Some(key)) => {
-            let mut pem = read(cert)?;
-            pem.push(b'\n');
-            pem.extend(read(key)?);
-            let identity = reqwest::Identity::from_pem(&pem)
-                .map_err(|e| format!("tls_config cert_file {}: {e}", cert.display()))?;
-            builder = builder.identity(identity);
-        }
-        (None, None) => {}
-        _ => return Err("tls_config: cert_file and key_file go together".into()),
-    }
-    Ok(builder.danger_accept_invalid_certs(tls.insecure_skip_verify))
 }
 
 /// An error with its causes, which is where reqwest says what actually went wrong.

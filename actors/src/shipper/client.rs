@@ -7,18 +7,15 @@
 //! credentials (`basic_auth` or `authorization`, secrets read from their files when the client
 //! is built, i.e. at start and on each config reload).
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE,
-};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use skyview_api::remote_write::headers;
 use skyview_api::remote_write::BatchId;
 
 use super::retry::{Answer, RetryAfter};
-use crate::config::{RemoteWriteConfig, TlsConfig};
+use crate::config::{Credentials, HttpClientError, RemoteWriteConfig};
 
 /// `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("Skyview/", env!("CARGO_PKG_VERSION"));
@@ -42,30 +39,10 @@ pub enum ClientError {
     Url { url: String, reason: String },
     #[error("remote_write header {name:?}: invalid name or value")]
     Header { name: String },
-    #[error("remote_write credentials: {reason}")]
-    Credentials { reason: String },
-    #[error("remote_write tls_config file {path}: {reason}")]
-    Tls { path: PathBuf, reason: String },
-    #[error("remote_write tls_config: cert_file and key_file go together")]
-    TlsPair,
+    #[error("remote_write {0}")]
+    Http(#[from] HttpClientError),
     #[error("remote_write client: {0}")]
     Build(#[source] reqwest::Error),
-}
-
-/// Credentials attached to every request.
-#[derive(Clone)]
-enum Credentials {
-    Basic { username: String, password: String },
-    Header(HeaderValue),
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Basic { username, .. } => write!(f, "Basic({username}, <secret>)"),
-            Self::Header(_) => f.write_str("Authorization(<secret>)"),
-        }
-    }
 }
 
 /// One endpoint's HTTP client.
@@ -114,13 +91,13 @@ impl RemoteClient {
             .redirect(redirects)
             .pool_max_idle_per_host(super::queues::MAX_QUEUES);
         if let Some(tls) = &cfg.tls_config {
-            builder = apply_tls(builder, tls)?;
+            builder = tls.apply_to(builder)?;
         }
         let http = builder.build().map_err(ClientError::Build)?;
         Ok(Self {
             http,
             url,
-            credentials: credentials(cfg)?,
+            credentials: Credentials::load(cfg.basic_auth.as_ref(), cfg.authorization.as_ref())?,
         })
     }
 
@@ -132,13 +109,9 @@ impl RemoteClient {
             .post(self.url.clone())
             .header(headers::BATCH_HEADER, id.to_header_value())
             .body(body);
-        request = match &self.credentials {
-            Some(Credentials::Basic { username, password }) => {
-                request.basic_auth(username, Some(password))
-            }
-            Some(Credentials::Header(value)) => request.header(AUTHORIZATION, value.clone()),
-            None => request,
-        };
+        if let Some(credentials) = &self.credentials {
+            request = credentials.apply(request);
+        }
         let (answer, detail) = match request.send().await {
             Ok(resp) => {
                 let code = resp.status().as_u16();
@@ -163,57 +136,6 @@ impl RemoteClient {
             elapsed: started.elapsed(),
         }
     }
-}
-
-/// The credentials from `basic_auth` or `authorization`, secrets read from their files.
-fn credentials(cfg: &RemoteWriteConfig) -> Result<Option<Credentials>, ClientError> {
-    let reason = |e: &dyn std::fmt::Display| ClientError::Credentials {
-        reason: e.to_string(),
-    };
-    if let Some(basic) = &cfg.basic_auth {
-        let password = basic.password().map_err(|e| reason(&e))?;
-        return Ok(Some(Credentials::Basic {
-            username: basic.username.clone(),
-            password: password.unwrap_or_default(),
-        }));
-    }
-    if let Some(auth) = &cfg.authorization {
-        let credentials = auth.credentials().map_err(|e| reason(&e))?;
-        let text = format!("{} {}", auth.kind, credentials.unwrap_or_default());
-        let mut value = HeaderValue::from_str(&text)
-            .map_err(|_| reason(&"authorization credentials are not a valid header value"))?;
-        value.set_sensitive(true);
-        return Ok(Some(Credentials::Header(value)));
-    }
-    Ok(None)
-}
-
-fn apply_tls(
-    mut builder: reqwest::ClientBuilder,
-    tls: &TlsConfig,
-) -> Result<reqwest::ClientBuilder, ClientError> {
-    let fail = |p: &Path, e: &dyn std::fmt::Display| ClientError::Tls {
-        path: p.to_path_buf(),
-        reason: e.to_string(),
-    };
-    let read = |p: &Path| std::fs::read(p).map_err(|e| fail(p, &e));
-    if let Some(ca) = &tls.ca_file {
-        for cert in reqwest::Certificate::from_pem_bundle(&read(ca)?).map_err(|e| fail(ca, &e))? {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    match (&tls.cert_file, &tls.key_file) {
-        (Some(cert), Some(key)) => {
-            let mut pem = read(cert)?;
-            pem.push(b'\n');
-            pem.extend(read(key)?);
-            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| fail(cert, &e))?;
-            builder = builder.identity(identity);
-        }
-        (None, None) => {}
-        _ => return Err(ClientError::TlsPair),
-    }
-    Ok(builder.danger_accept_invalid_certs(tls.insecure_skip_verify))
 }
 
 fn excerpt(body: Bytes) -> String {
