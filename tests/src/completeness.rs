@@ -3,9 +3,12 @@
 //! The target's [`SCRAPE_COUNTER`](crate::targets::SCRAPE_COUNTER) series carries the number of
 //! the scrape that served it, so the samples a receiver holds for it must be the values
 //! `1..=served`, each once, in timestamp order. Anything else is a named defect: a lost scrape,
-//! a duplicate, or reordering.
+//! a duplicate, or reordering. Staleness markers (Prometheus's StaleNaN, written when the
+//! target stops answering) are not scrapes and are skipped.
 
 use std::fmt;
+
+use skyview_actors::sample::is_stale_nan;
 
 /// What is wrong with a received scrape sequence.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,8 +49,13 @@ impl fmt::Display for SequenceDefect {
 
 /// Checks `samples` (`(timestamp_ms, value)` in any order) against `served` scrapes.
 pub fn check_scrape_sequence(samples: &[(i64, f64)], served: u64) -> Result<(), SequenceDefect> {
+    let samples: Vec<(i64, f64)> = samples
+        .iter()
+        .copied()
+        .filter(|&(_, v)| !is_stale_nan(v))
+        .collect();
     let mut seen = vec![0u32; served as usize + 1];
-    for &(_, value) in samples {
+    for &(_, value) in &samples {
         if value.fract() != 0.0 || value < 1.0 || value > served as f64 {
             return Err(SequenceDefect::Foreign(value));
         }
@@ -108,6 +116,17 @@ mod tests {
         assert_eq!(
             check_scrape_sequence(&run(&[1, 2]), 3),
             Err(SequenceDefect::Missing(vec![3]))
+        );
+    }
+
+    #[test]
+    fn skips_staleness_markers_but_not_other_nans() {
+        let mut samples = run(&[1, 2]);
+        samples.push((3_000, skyview_actors::sample::stale_nan()));
+        assert_eq!(check_scrape_sequence(&samples, 2), Ok(()));
+        samples.push((4_000, f64::NAN));
+        assert!(
+            matches!(check_scrape_sequence(&samples, 2), Err(SequenceDefect::Foreign(v)) if v.is_nan())
         );
     }
 

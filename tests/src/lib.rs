@@ -4,11 +4,12 @@
 //! endpoints only, next to the real Prometheus, VictoriaMetrics, vmagent and node_exporter
 //! from Debian's packages. It owns the harness: child processes that die with the test
 //! ([`process`]), the peers ([`peers`]), the agent ([`skyview`]), prometheus.yml files
-//! ([`prom_config`]), synthetic and misbehaving scrape targets ([`targets`], [`bad_targets`]), a
-//! misbehaving remote-write receiver ([`fake_receiver`]), a PromQL client ([`promql`]) and
-//! process CPU and memory figures ([`proc_stats`]). Of the agent it links only the config duration
-//! type and the remote-write wire codec, never the agent's internals: what
-//! it checks is what a user of the binary can observe.
+//! ([`prom_config`]), synthetic and misbehaving scrape targets ([`targets`],
+//! [`bad_targets`]), a misbehaving remote-write receiver ([`fake_receiver`]), a PromQL client
+//! ([`promql`]), completeness checks ([`completeness`]), and process CPU and memory figures
+//! ([`proc_stats`], [`bench_report`]). From the workspace it uses only shared vocabulary (the
+//! Prometheus duration type, the staleness marker, the remote-write codec), never the agent's
+//! internals: what it checks is what a user of the binary can observe.
 
 pub mod bad_targets;
 pub mod bench_report;

@@ -17,6 +17,13 @@ pub struct InstantSample {
     pub value: f64,
 }
 
+/// One series of a range vector, with its raw samples `(timestamp_seconds, value)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RangeSeries {
+    pub labels: BTreeMap<String, String>,
+    pub samples: Vec<(f64, f64)>,
+}
+
 /// A query client bound to one server's base URL (`http://host:port`).
 #[derive(Clone, Debug)]
 pub struct PromQl {
@@ -38,8 +45,14 @@ struct Envelope {
 enum Data {
     Vector(Vec<VectorElement>),
     Scalar((f64, String)),
-    Matrix(serde_json::Value),
-    String(serde_json::Value),
+    Matrix(Vec<MatrixElement>),
+    String((f64, String)),
+}
+
+#[derive(Deserialize)]
+struct MatrixElement {
+    metric: BTreeMap<String, String>,
+    values: Vec<(f64, String)>,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +75,11 @@ impl PromQl {
     /// Evaluates `query` at the server's current time and returns the instant vector (a scalar
     /// result becomes one sample with no labels).
     pub async fn query(&self, query: &str) -> Result<Vec<InstantSample>> {
+        let body = self.get_query(query).await?;
+        parse_response(&body).with_context(|| format!("query {query} at {}", self.base))
+    }
+
+    async fn get_query(&self, query: &str) -> Result<bytes::Bytes> {
         let url = format!("{}/api/v1/query", self.base);
         let response = self
             .http
@@ -72,7 +90,23 @@ impl PromQl {
             .with_context(|| format!("GET {url} query={query}"))?;
         let status = response.status();
         let body = response.bytes().await?;
-        parse_response(&body).with_context(|| format!("query {query} at {url} (HTTP {status})"))
+        if !status.is_success() {
+            bail!(
+                "query {query} at {url}: HTTP {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        Ok(body)
+    }
+
+    /// Evaluates a range-vector selector (`{job="node"}[10m]`) at the server's current time
+    /// and returns every raw sample it selects.
+    ///
+    /// This is how samples of many metric names are counted: `count_over_time` drops the
+    /// metric name, and Prometheus refuses a result in which two series then share a label set.
+    pub async fn query_range_vector(&self, selector: &str) -> Result<Vec<RangeSeries>> {
+        let body = self.get_query(selector).await?;
+        parse_matrix(&body).with_context(|| format!("range selector {selector}"))
     }
 
     /// The value of a query expected to give at most one sample; `None` when it gives none.
@@ -94,7 +128,7 @@ impl PromQl {
     }
 }
 
-fn parse_response(body: &[u8]) -> Result<Vec<InstantSample>> {
+fn parse_data(body: &[u8]) -> Result<Option<Data>> {
     let envelope: Envelope = serde_json::from_slice(body)
         .with_context(|| format!("decoding {}", String::from_utf8_lossy(body)))?;
     if envelope.status != "success" {
@@ -103,7 +137,32 @@ fn parse_response(body: &[u8]) -> Result<Vec<InstantSample>> {
             envelope.error.unwrap_or_else(|| envelope.status.clone())
         );
     }
-    match envelope.data {
+    Ok(envelope.data)
+}
+
+fn parse_matrix(body: &[u8]) -> Result<Vec<RangeSeries>> {
+    match parse_data(body)? {
+        Some(Data::Matrix(elements)) => elements
+            .into_iter()
+            .map(|e| {
+                let samples = e
+                    .values
+                    .iter()
+                    .map(|(t, v)| Ok((*t, parse_value(v)?)))
+                    .collect::<Result<_>>()?;
+                Ok(RangeSeries {
+                    labels: e.metric,
+                    samples,
+                })
+            })
+            .collect(),
+        Some(_) => bail!("expected a range vector"),
+        None => bail!("a successful response without data"),
+    }
+}
+
+fn parse_response(body: &[u8]) -> Result<Vec<InstantSample>> {
+    match parse_data(body)? {
         Some(Data::Vector(elements)) => elements
             .into_iter()
             .map(|e| {
@@ -117,9 +176,8 @@ fn parse_response(body: &[u8]) -> Result<Vec<InstantSample>> {
             labels: BTreeMap::new(),
             value: parse_value(&v)?,
         }]),
-        Some(Data::Matrix(v) | Data::String(v)) => {
-            bail!("expected an instant vector or scalar, got {v}")
-        }
+        Some(Data::Matrix(_)) => bail!("expected an instant vector or scalar, got a range vector"),
+        Some(Data::String((_, s))) => bail!("expected an instant vector or scalar, got {s:?}"),
         None => bail!("a successful response without data"),
     }
 }
@@ -150,6 +208,21 @@ mod tests {
         assert_eq!(samples[0].labels["job"], "node");
         assert_eq!(samples[0].value, 42.0);
         assert_eq!(samples[1].value, f64::INFINITY);
+    }
+
+    #[test]
+    fn parses_a_matrix() {
+        let body = br#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"__name__":"a"},"values":[[1.0,"1"],[2.0,"2"]]},
+            {"metric":{"__name__":"b"},"values":[[1.5,"NaN"]]}]}}"#;
+        let series = parse_matrix(body).unwrap();
+        assert_eq!(series.len(), 2);
+        assert_eq!(series[0].samples, vec![(1.0, 1.0), (2.0, 2.0)]);
+        assert!(series[1].samples[0].1.is_nan());
+        assert!(
+            parse_response(body).is_err(),
+            "a matrix is not an instant vector"
+        );
     }
 
     #[test]

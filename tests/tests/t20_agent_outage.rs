@@ -69,25 +69,29 @@ async fn outage_and_sigkill_lose_no_acknowledged_scrape() -> Result<()> {
 
     let before_kill = format!("count_le_over_time({series}[1h], {})", served_at_kill - 1);
     let after_kill = format!("count_gt_over_time({series}[1h], {served_at_kill})");
-    wait_until("every scrape at the receiver", TIMEOUT, || async {
+    let (want_before, want_after) = (
+        (served_at_kill - 1) as f64,
+        (served - served_at_kill) as f64,
+    );
+    let total = wait_until("every scrape at the receiver", TIMEOUT, || async {
         let got_before = victoria.count(&before_kill).await?;
         let got_after = victoria.count(&after_kill).await?;
         let total = victoria.count(&count).await?;
         ensure!(
-            got_before == (served_at_kill - 1) as f64 && got_after == (served - served_at_kill) as f64,
-            "served {served} scrapes (killed after scrape {served_at_kill}); the receiver holds \
-             {got_before} of scrapes 1..{served_at_kill}, {got_after} of scrapes {}..={served}, {total} in all",
-            served_at_kill + 1
+            got_before == want_before && got_after == want_after,
+            "served {served} scrapes, killed after scrape {served_at_kill}; the receiver holds \
+             {got_before} of scrapes before it, {got_after} of scrapes after it, {total} in all"
         );
         Ok(Some(total))
     })
-    .await
-    .map(|total| {
-        let lost = served as f64 - total;
-        ensure!(lost == 0.0 || lost == 1.0, "the receiver holds {total} samples of {served} scrapes");
-        eprintln!("served {served} scrapes; received {total}; the scrape in flight at SIGKILL was lost: {}", lost == 1.0);
-        Ok(())
-    })?
+    .await?;
+    let lost = served as f64 - total;
+    ensure!(
+        lost == 0.0 || lost == 1.0,
+        "the receiver holds {total} samples of {served} scrapes"
+    );
+    eprintln!("served {served} scrapes, received {total} (the in-flight scrape lost: {lost})");
+    Ok(())
 }
 
 async fn wait_for_scrapes(targets: &SyntheticTargets, at_least: u64) -> Result<()> {

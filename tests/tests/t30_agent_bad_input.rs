@@ -122,6 +122,11 @@ async fn bad_targets_fail_their_scrapes_with_up_zero() -> Result<()> {
     );
 
     let stats = read_proc_stats(agent.pid().context("agent not running")?)?;
+    eprintln!(
+        "agent peak RSS {} MiB after {} huge scrapes",
+        stats.peak_rss_bytes >> 20,
+        huge.requests()
+    );
     ensure!(
         stats.peak_rss_bytes <= MAX_AGENT_RSS_BYTES,
         "agent peak RSS {} MiB after {} scrapes of a 10 MB body (limit {} MiB)",
