@@ -155,20 +155,61 @@ impl<'a> BitReader<'a> {
                 available,
             });
         }
-        let byte = self.pos / 8;
-        let word = match self.data.get(byte..byte + 8) {
-            Some(eight) => u64::from_be_bytes(eight.try_into().unwrap_or([0; 8])),
-            None => {
-                let mut padded = [0u8; 8];
-                let tail = &self.data[byte..];
-                padded[..tail.len()].copy_from_slice(tail);
-                u64::from_be_bytes(padded)
+        Ok(self.take(n))
+    }
+
+    /// Reads `count` fields of `width` bits each into `sink`: the packed slots of a sequence.
+    /// One bounds check for all of them keeps the loop tight on the query path.
+    #[inline]
+    pub(crate) fn read_fields(
+        &mut self,
+        width: u32,
+        count: usize,
+        mut sink: impl FnMut(u64),
+    ) -> Result<(), DecodeError> {
+        if width == 0 || width > 32 {
+            for _ in 0..count {
+                sink(self.read_bits(width)?);
             }
-        };
+            return Ok(());
+        }
+        let available = self.data.len() * 8;
+        let needed = width as usize * count;
+        if available - self.pos < needed {
+            return Err(DecodeError::Truncated {
+                bit: self.pos,
+                needed: u32::try_from(needed).unwrap_or(u32::MAX),
+                available,
+            });
+        }
+        for _ in 0..count {
+            sink(self.take(width));
+        }
+        Ok(())
+    }
+
+    /// The next `n` bits (1..=32), which the caller has checked are there.
+    #[inline]
+    fn take(&mut self, n: u32) -> u64 {
+        let word = self.word_at(self.pos / 8);
         // The bit offset is at most 7 and `n` at most 32, so the bits sit inside `word`.
         let offset = (self.pos % 8) as u32;
         self.pos += n as usize;
-        Ok((word << offset) >> (64 - n))
+        (word << offset) >> (64 - n)
+    }
+
+    /// Eight bytes from `byte` on, big-endian, zero-padded past the end.
+    #[inline]
+    fn word_at(&self, byte: usize) -> u64 {
+        let rest = self.data.get(byte..).unwrap_or(&[]);
+        match rest.first_chunk::<8>() {
+            Some(eight) => u64::from_be_bytes(*eight),
+            None => {
+                let mut padded = [0u8; 8];
+                padded[..rest.len()].copy_from_slice(rest);
+                u64::from_be_bytes(padded)
+            }
+        }
     }
 
     #[inline]
@@ -223,6 +264,32 @@ mod tests {
             assert_eq!(r.read_bits(n).unwrap(), v, "field of {n} bits");
         }
         assert_eq!(r.position(), bits);
+    }
+
+    #[test]
+    fn packed_fields_read_like_single_reads() {
+        let mut rng = StdRng::seed_from_u64(2);
+        for width in 0..=64u32 {
+            let values: Vec<u64> = (0..37).map(|_| rng.random::<u64>() & mask(width)).collect();
+            let mut w = BitWriter::default();
+            w.write_bits(0b1, 3);
+            for &v in &values {
+                w.write_bits(v, width);
+            }
+            let bytes = w.finish();
+            let mut r = BitReader::new(&bytes);
+            r.read_bits(3).unwrap();
+            let mut read = Vec::new();
+            r.read_fields(width, values.len(), |v| read.push(v))
+                .unwrap();
+            assert_eq!(read, values, "width {width}");
+            if width > 0 {
+                let mut r = BitReader::new(&bytes);
+                r.read_bits(3).unwrap();
+                // Eight more fields need more bits than the at most 7 of padding.
+                assert!(r.read_fields(width, values.len() + 8, |_| ()).is_err());
+            }
+        }
     }
 
     #[test]

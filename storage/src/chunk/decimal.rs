@@ -17,9 +17,9 @@
 //! mantissas of the other values, in order, form one integer sequence (`int_seq`).
 
 use super::bits::{bit_length, BitReader, BitWriter};
-use super::sample::Sample;
 use super::error::DecodeError;
 use super::int_seq;
+use super::sample::Sample;
 
 /// The largest decimal scale tried: values down to millionths.
 pub(crate) const MAX_SCALE: u8 = 6;
@@ -56,7 +56,9 @@ pub(crate) fn as_decimal(v: f64) -> Option<(i64, u8)> {
         if scaled.abs() >= EXACT_INTEGER_LIMIT {
             return None;
         }
-        let m = scaled.round() as i64;
+        // Round half away from zero with a truncating conversion (no libm call); a miss
+        // would only fail the exact check below.
+        let m = (scaled + 0.5f64.copysign(scaled)) as i64;
         if (m as f64 / pow).to_bits() == v.to_bits() {
             return Some((m, k as u8));
         }

@@ -44,11 +44,7 @@ pub enum DecodeError {
     #[error("XOR value window of {leading} leading zeros and {length} bits exceeds 64 bits")]
     XorWindow { leading: u32, length: u32 },
     #[error("timestamp {t} at index {index} does not follow {previous}")]
-    NotIncreasing {
-        index: usize,
-        previous: i64,
-        t: i64,
-    },
+    NotIncreasing { index: usize, previous: i64, t: i64 },
     #[error("timestamps start at {first} but the header declares a minimum of {declared}")]
     MinTimeMismatch { first: i64, declared: i64 },
     #[error("timestamps end at {last} but the header declares a maximum of {declared}")]

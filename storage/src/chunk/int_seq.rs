@@ -45,14 +45,14 @@ enum Base {
 }
 
 impl Base {
-    fn to_slot(self, r: i64) -> u64 {
+    fn slot(self, r: i64) -> u64 {
         match self {
             Base::Centered(b) => zigzag(r.wrapping_sub(b)),
             Base::Offset(b) => (r as u64).wrapping_sub(b as u64),
         }
     }
 
-    fn from_slot(self, u: u64) -> i64 {
+    fn residual(self, u: u64) -> i64 {
         match self {
             Base::Centered(b) => unzigzag(u).wrapping_add(b),
             Base::Offset(b) => (u as i64).wrapping_add(b),
@@ -119,13 +119,10 @@ fn difference(r: &mut [i64], order: usize) {
 fn plan(residuals: &[i64], order: usize, base: Base) -> Plan {
     let (initial, steady) = residuals.split_at(order);
     let mut header = u64::from(ORDER_BITS + 1 + WIDTH_BITS) + varlen_cost(zigzag(base.value()));
-    header += initial
-        .iter()
-        .map(|&r| varlen_cost(zigzag(r)))
-        .sum::<u64>();
+    header += initial.iter().map(|&r| varlen_cost(zigzag(r))).sum::<u64>();
     let mut histogram = [0u64; 65];
     for &r in steady {
-        histogram[bit_length(base.to_slot(r)) as usize] += 1;
+        histogram[bit_length(base.slot(r)) as usize] += 1;
     }
     let index_bits = u64::from(bit_length(steady.len() as u64 - 1));
     // An exception's slot value has `len` significant bits; `len` 0 is a varlen of zero.
@@ -178,21 +175,18 @@ fn write(residuals: &[i64], plan: Plan, out: &mut BitWriter) {
     out.write_varlen(zigzag(plan.base.value()));
     out.write_bits(u64::from(plan.width), WIDTH_BITS);
     let fits = |u: u64| bit_length(u) <= plan.width;
-    let exceptions = steady
-        .iter()
-        .filter(|&&r| !fits(plan.base.to_slot(r)))
-        .count();
+    let exceptions = steady.iter().filter(|&&r| !fits(plan.base.slot(r))).count();
     out.write_varlen(exceptions as u64);
     let index_bits = bit_length(steady.len() as u64 - 1);
     for (i, &r) in steady.iter().enumerate() {
-        let u = plan.base.to_slot(r);
+        let u = plan.base.slot(r);
         if !fits(u) {
             out.write_bits(i as u64, index_bits);
             out.write_varlen(u);
         }
     }
     for &r in steady {
-        let u = plan.base.to_slot(r);
+        let u = plan.base.slot(r);
         if fits(u) {
             out.write_bits(u, plan.width);
         }
@@ -250,13 +244,25 @@ pub(crate) fn decode(
         next_free = index + 1;
         exceptions.push((index as usize, input.read_varlen()?));
     }
-    let mut pending = exceptions.iter().peekable();
-    for i in 0..slots {
-        let u = match pending.next_if(|(index, _)| *index == i) {
-            Some(&(_, u)) => u,
-            None => input.read_bits(width)?,
-        };
-        out.push(base.from_slot(u));
+    if exceptions.is_empty() {
+        // The common case, kept free of per-slot branches.
+        match base {
+            Base::Centered(b) => {
+                input.read_fields(width, slots, |u| out.push(unzigzag(u).wrapping_add(b)))?
+            }
+            Base::Offset(b) => {
+                input.read_fields(width, slots, |u| out.push((u as i64).wrapping_add(b)))?
+            }
+        }
+    } else {
+        let mut pending = exceptions.iter().peekable();
+        for i in 0..slots {
+            let u = match pending.next_if(|(index, _)| *index == i) {
+                Some(&(_, u)) => u,
+                None => input.read_bits(width)?,
+            };
+            out.push(base.residual(u));
+        }
     }
     for pass in (1..=order).rev() {
         for i in pass..n {
@@ -282,7 +288,11 @@ mod tests {
         let mut out = vec![42];
         decode(&mut r, xs.len(), &mut out).unwrap();
         assert_eq!(out, xs);
-        assert_eq!(r.position(), bits, "decoder must consume exactly what was written");
+        assert_eq!(
+            r.position(),
+            bits,
+            "decoder must consume exactly what was written"
+        );
         bits
     }
 

@@ -7,9 +7,10 @@
 //! into a caller's buffer. Sealing sees the whole chunk, so it picks, per chunk, the encoding
 //! and bit widths that fit the data instead of one fixed scheme:
 //!
-//! - **timestamps**: relative to `min_t`, as an integer sequence (raw, delta or
-//!   delta-of-delta; bit-packed at one width with exceptions). A regular interval costs a few
-//!   dozen bits per chunk in all.
+//! - **timestamps**: evenly spaced ones (a scrape interval without jitter) cost one bit, since
+//!   the header's count, `min_t` and `max_t` place them. Others are written relative to
+//!   `min_t` as an integer sequence: raw, delta or delta-of-delta, around a median or above a
+//!   minimum, bit-packed at one width with the outliers as exceptions.
 //! - **values**: when every value is an exact decimal `m * 10^-k` (k <= 6), the integer
 //!   mantissas as an integer sequence (counters: deltas at their range; two-decimal gauges:
 //!   steps at theirs). Values that are not decimals (NaN, StaleNaN, infinities, -0.0) are
@@ -23,13 +24,13 @@
 //! ```text
 //! chunk      = version:8  varlen(n - 1)  varlen(zigzag(min_t))  varlen(max_t - min_t)
 //!              timestamps  values  padding
-//! timestamps = sequence(t_i - min_t, i < n)
+//! timestamps = 1  |  0 sequence(t_i - min_t, i < n)
 //! values     = 0 decimal | 1 xor
 //! decimal    = scale:3  varlen(p)  (index:k  bits:64){p}  sequence(n - p mantissas)
 //! xor        = first:64  (0 | 1 0 bits:(64-L-T) | 1 1 L:5 len-1:6 bits:len){n - 1}
-//! sequence   = order:2  varlen(zigzag(r)){order}  (0 | 1 varlen(zigzag(base)))
+//! sequence   = order:2  varlen(zigzag(r)){order}  (0 | 1) varlen(zigzag(base))
 //!              width:7  varlen(e)  (index:k varlen(u)){e}  u:width{m - e}
-//! varlen(x)  = (max(bitlen(x), 1) - 1):6  x:max(bitlen(x), 1)
+//! varlen(x)  = 0 (x = 0)  |  1 (bitlen(x) - 1):6  x-below-its-leading-1:(bitlen(x) - 1)
 //! zigzag(x)  = (x << 1) ^ (x >> 63)
 //! ```
 //!
@@ -89,7 +90,13 @@ mod tests {
         assert_eq!(decoded.len(), expected.len());
         for (i, (d, e)) in decoded.iter().zip(expected).enumerate() {
             assert_eq!(d.t, e.t, "timestamp {i}");
-            assert_eq!(d.v.to_bits(), e.v.to_bits(), "value {i}: {} vs {}", d.v, e.v);
+            assert_eq!(
+                d.v.to_bits(),
+                e.v.to_bits(),
+                "value {i}: {} vs {}",
+                d.v,
+                e.v
+            );
         }
     }
 
@@ -139,9 +146,15 @@ mod tests {
                     0 if rng.random_bool(0.02) => 0.0,
                     0 => v + f64::from(rng.random_range(0..1_000u32)),
                     // Two-decimal gauge, sometimes negative.
-                    1 => ((v + f64::from(rng.random_range(-500..=500)) / 100.0) * 100.0).round() / 100.0,
+                    1 => {
+                        ((v + f64::from(rng.random_range(-500..=500)) / 100.0) * 100.0).round()
+                            / 100.0
+                    }
                     // Decimals at mixed scales.
-                    2 => f64::from(rng.random_range(-1_000_000..1_000_000)) / 10f64.powi(rng.random_range(0..7)),
+                    2 => {
+                        f64::from(rng.random_range(-1_000_000..1_000_000))
+                            / 10f64.powi(rng.random_range(0..7))
+                    }
                     // Arbitrary floats.
                     3 => rng.random::<f64>() * 1e6,
                     // Arbitrary bit patterns.
@@ -191,10 +204,16 @@ mod tests {
     #[test]
     fn extreme_timestamps_round_trip() {
         round_trip(&[
-            Sample { t: i64::MIN, v: 1.0 },
+            Sample {
+                t: i64::MIN,
+                v: 1.0,
+            },
             Sample { t: -1, v: 2.0 },
             Sample { t: 0, v: 3.0 },
-            Sample { t: i64::MAX, v: 4.0 },
+            Sample {
+                t: i64::MAX,
+                v: 4.0,
+            },
         ]);
     }
 
@@ -211,7 +230,11 @@ mod tests {
             let bytes = chunk.as_bytes();
             for len in 0..bytes.len() {
                 let result = Chunk::from_bytes(&bytes[..len]).and_then(|c| c.samples());
-                assert!(result.is_err(), "a {len}-byte prefix of {} decoded", bytes.len());
+                assert!(
+                    result.is_err(),
+                    "a {len}-byte prefix of {} decoded",
+                    bytes.len()
+                );
             }
         }
     }
@@ -241,7 +264,10 @@ mod tests {
                     assert_eq!(out.len(), chunk.len());
                     assert!(out.windows(2).all(|w| w[0].t < w[1].t));
                 } else {
-                    assert!(out.is_empty(), "a failed decode must leave the buffer as it was");
+                    assert!(
+                        out.is_empty(),
+                        "a failed decode must leave the buffer as it was"
+                    );
                 }
             }
         };
@@ -303,8 +329,14 @@ mod tests {
             })
         );
         let chunk = Chunk::from_bytes(header(1, 119, 5_000)).unwrap();
-        assert_eq!((chunk.len(), chunk.min_t(), chunk.max_t()), (120, 1_000, 6_000));
-        assert!(matches!(chunk.samples(), Err(DecodeError::Truncated { .. })));
+        assert_eq!(
+            (chunk.len(), chunk.min_t(), chunk.max_t()),
+            (120, 1_000, 6_000)
+        );
+        assert!(matches!(
+            chunk.samples(),
+            Err(DecodeError::Truncated { .. })
+        ));
     }
 
     /// The "storage" workload of the performance brief, with the value model of the
@@ -312,9 +344,14 @@ mod tests {
     /// and growing by 0..100 per scrape, half gauges starting below 1000 and walking by
     /// -5.00..=5.00 with two decimals, floored at 0. Scrapes are 15 s apart, plus
     /// `jitter_ms` of uniform jitter either way.
-    fn workload_series(rng: &mut StdRng, index: usize, rounds: usize, jitter_ms: i64) -> Vec<Sample> {
+    fn workload_series(
+        rng: &mut StdRng,
+        index: usize,
+        rounds: usize,
+        jitter_ms: i64,
+    ) -> Vec<Sample> {
         let start = 1_763_683_200_000i64;
-        let counter = index % 2 == 0;
+        let counter = index & 1 == 0;
         let mut v = if counter {
             f64::from(rng.random_range(0..1_000_000u32))
         } else {

@@ -11,9 +11,9 @@
 //! Raw samples cost 16 bytes each while open; with the 120-sample target that is under 2 KiB
 //! per active series, traded for a sealed size well below plain Gorilla's.
 
+use super::error::AppendError;
 use super::sample::Sample;
 use super::sealed::{Chunk, MAX_SAMPLES};
-use super::error::AppendError;
 
 /// Samples after which a chunk should be cut (Prometheus's figure).
 pub const TARGET_SAMPLES: usize = 120;

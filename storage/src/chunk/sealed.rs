@@ -23,7 +23,7 @@ use super::{timestamps, values};
 
 /// The only format version written and read.
 const VERSION: u8 = 1;
-/// The most samples one chunk may hold: bounds what decoding allocates (about 200 KiB).
+/// The most samples one chunk may hold: bounds what decoding allocates (under 512 KiB).
 pub const MAX_SAMPLES: usize = 8192;
 
 /// The fields a reader needs before (or instead of) decoding the body.
@@ -88,7 +88,7 @@ impl Chunk {
         let mut out = BitWriter::with_capacity(16 + samples.len() * 3 / 2);
         header.write(&mut out);
         let ts: Vec<i64> = samples.iter().map(|s| s.t).collect();
-        timestamps::encode(&ts, header.min_t, &mut out);
+        timestamps::encode(&ts, &mut out);
         let vs: Vec<f64> = samples.iter().map(|s| s.v).collect();
         values::encode(&vs, &mut out);
         Self {

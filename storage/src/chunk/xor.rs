@@ -13,8 +13,8 @@
 //! does not fit. The decoder rejects a window with `lead + len > 64`.
 
 use super::bits::{BitReader, BitWriter};
-use super::sample::Sample;
 use super::error::DecodeError;
+use super::sample::Sample;
 
 const LEAD_BITS: u32 = 5;
 const LEN_BITS: u32 = 6;
