@@ -14,6 +14,8 @@ command -v prometheus >/dev/null || missing+=(prometheus)
 command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
 command -v vmagent >/dev/null || missing+=(victoria-metrics)
 command -v prometheus-node-exporter >/dev/null || missing+=(prometheus-node-exporter)
+# RocksDB's Rust bindings are generated with bindgen, which needs libclang.
+compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null || missing+=(libclang-dev clang)
 if ((${#missing[@]})); then
     echo "==> installing peers: ${missing[*]}"
     sudo=""
@@ -30,4 +32,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> build"
 cargo build --workspace --bins --locked
 echo "==> tests"
-cargo test --workspace --locked --no-fail-fast "$@"
+# Unit and integration tests of every crate (there are no doc tests). The output is kept so
+# the run ends with one line counting every test, whatever the last test binary was.
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked --no-fail-fast --lib --bins --tests "$@" 2>&1 | tee "$log" || status=$?
+awk '/^test result:/ { passed += $4; failed += $6; ignored += $8 }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", passed, failed, ignored }' "$log"
+exit "$status"
