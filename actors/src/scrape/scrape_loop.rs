@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::cache::{Cached, ScrapeCache};
+use super::cache::{CacheKey, Cached, ScrapeCache};
 use super::error::ScrapeError;
 use super::fast_hash::FastHashBuilder;
 use super::report::{report_labels, ScrapeReport, REPORT_SERIES};
@@ -40,10 +40,10 @@ pub struct Body<'a> {
 /// What the append in flight will teach the cache once it is durable.
 #[derive(Debug, Default)]
 struct InFlight {
-    /// Series text, label hash and index in `Append::new_series` of each cache miss.
-    new_keys: Vec<(Box<[u8]>, u64, u32)>,
-    /// Series texts that metric relabelling dropped.
-    dropped_keys: Vec<Box<[u8]>>,
+    /// Series text key, label hash and index in `Append::new_series` of each cache miss.
+    new_keys: Vec<(CacheKey, u64, u32)>,
+    /// Keys of the series texts that metric relabelling dropped.
+    dropped_keys: Vec<CacheKey>,
     /// Report series slot and index in `Append::new_series`.
     new_report: Vec<(usize, u32)>,
     /// Whether the scrape succeeded (its series become the staleness baseline and the cache
@@ -211,13 +211,14 @@ impl ScrapeLoop {
             };
             report.scraped += 1;
             let timestamp = series.timestamp_ms.filter(|_| settings.honor_timestamps);
-            let (id, hash) = match self.cache.get(series.key) {
+            let key = CacheKey::of(series.key);
+            let (id, hash) = match self.cache.get(key) {
                 Some(Cached::Dropped) => continue,
                 Some(Cached::Series { series_ref, hash }) => (SeriesId::Ref(series_ref), hash),
                 None => {
                     let Some(labels) = series_labels(&series, &self.target_labels, &settings)?
                     else {
-                        self.in_flight.dropped_keys.push(series.key.into());
+                        self.in_flight.dropped_keys.push(key);
                         continue;
                     };
                     if limit > 0 && report.post_relabel >= limit {
@@ -235,9 +236,7 @@ impl ScrapeLoop {
                             *e.insert(index)
                         }
                     };
-                    self.in_flight
-                        .new_keys
-                        .push((series.key.into(), hash, index));
+                    self.in_flight.new_keys.push((key, hash, index));
                     (SeriesId::New(index), hash)
                 }
             };

@@ -52,7 +52,8 @@ pub struct Shipper {
     agent_id: String,
     wal: Addr<Wal>,
     wal_dir: PathBuf,
-    store: CursorStore,
+    /// Where the endpoint's cursors file lives (see `cursor.rs`).
+    cursor_dir: PathBuf,
     client: RemoteClient,
     metrics: Arc<EndpointMetrics>,
     /// Dropping it stops the reader thread.
@@ -74,7 +75,7 @@ impl Shipper {
         skyview_api::remote_write::batch_id::validate_agent_id(&agent_id)?;
         let client = RemoteClient::new(&cfg)?;
         let key = endpoint_key(&cfg);
-        let store = CursorStore::new(state_dir.join("remote").join(&key));
+        let cursor_dir = state_dir.join("remote").join(&key);
         let remote_name = cfg.name.clone().unwrap_or(key);
         let metrics = Arc::new(EndpointMetrics::new(&metrics, &remote_name, &cfg.url));
         Ok(Self {
@@ -83,7 +84,7 @@ impl Shipper {
             agent_id,
             wal,
             wal_dir,
-            store,
+            cursor_dir,
             client,
             metrics,
             stop: None,
@@ -95,7 +96,8 @@ impl Shipper {
     fn launch(&mut self, sub: Subscription, ctx: &mut Context<Self>) {
         let queues = queue_count(&self.cfg.queue_config);
         let q = &self.cfg.queue_config;
-        let cursors = match self.store.load(queues) {
+        let mut store = CursorStore::new(self.cursor_dir.clone());
+        let cursors = match store.load(queues) {
             Ok(Some(cursors)) => cursors,
             Ok(None) => vec![
                 QueueCursor {
@@ -130,12 +132,8 @@ impl Shipper {
                 acked,
             });
         });
-        let (keeper, keeper_handle) = CursorKeeper::new(
-            self.store.clone(),
-            cursors.clone(),
-            report,
-            self.metrics.clone(),
-        );
+        let (keeper, keeper_handle) =
+            CursorKeeper::new(store, cursors.clone(), report, self.metrics.clone());
         ctx.spawn(actix::fut::wrap_future(keeper.run()));
 
         let (frontier_tx, frontier_rx) = watch::channel(from);

@@ -1,16 +1,23 @@
 //! The cursor keeper: the one task that writes an endpoint's cursors file and tells the WAL
 //! how far the endpoint has acknowledged.
 //!
-//! Queues send it their cursor changes. A *durable* change (after an ack, and before a batch is
-//! sent, to record its range) is written and fsynced before the queue is answered; changes that
-//! arrive meanwhile from other queues share that write, so eight busy queues cost far fewer than
-//! eight fsyncs per round. A *lazy* change (an idle queue following the reader's frontier) only
-//! marks the state dirty; it is written within [`LAZY_FLUSH`] or with the next durable one.
+//! Queues send it their cursor changes. A *durable* change (before a batch is sent, to record
+//! its range) is written and synced before the queue is answered; changes that arrive meanwhile
+//! from other queues share that write, so eight queues cutting batches from the same WAL
+//! records cost one or two writes, not eight. A *lazy* change (an acknowledgement, or an idle
+//! queue following the reader's frontier) only marks the state dirty; it is written within
+//! [`LAZY_FLUSH`] or with the next durable one, which on a busy queue is its next batch's.
+//!
+//! An acknowledgement may be lazy because losing it costs what a crash between the receiver's
+//! 2xx and any write costs: the file still names the acknowledged batch as in flight, so a
+//! restarted queue resends that one batch under the same identity, and nothing is lost.
 //!
 //! After every successful write the keeper reports the minimum persisted `acked` to the WAL, so
 //! the WAL never deletes a segment that a restarted shipper would still need. If a write fails
 //! the error is logged and the WAL is not told anything new: it keeps more data, never less.
 
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -18,7 +25,6 @@ use tokio::sync::{mpsc, oneshot};
 use super::cursor::{CursorStore, QueueCursor};
 use super::endpoint_metrics::EndpointMetrics;
 use crate::wal::WalPos;
-use std::sync::Arc;
 
 /// Longest time a lazy cursor change stays unwritten; also how often the lag gauge refreshes.
 pub const LAZY_FLUSH: Duration = Duration::from_secs(1);
@@ -66,7 +72,9 @@ impl KeeperHandle {
 
 /// The keeper task's state.
 pub struct CursorKeeper {
-    store: CursorStore,
+    path: PathBuf,
+    /// Shared only with the blocking task that writes it; one write at a time.
+    store: Arc<Mutex<CursorStore>>,
     cursors: Vec<QueueCursor>,
     rx: mpsc::UnboundedReceiver<Update>,
     report: Box<dyn FnMut(WalPos)>,
@@ -77,7 +85,7 @@ pub struct CursorKeeper {
 impl std::fmt::Debug for CursorKeeper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CursorKeeper")
-            .field("path", &self.store.path())
+            .field("path", &self.path)
             .field("cursors", &self.cursors)
             .finish()
     }
@@ -93,7 +101,8 @@ impl CursorKeeper {
     ) -> (Self, KeeperHandle) {
         let (tx, rx) = mpsc::unbounded_channel();
         let keeper = Self {
-            store,
+            path: store.path(),
+            store: Arc::new(Mutex::new(store)),
             cursors,
             rx,
             report,
@@ -122,6 +131,11 @@ impl CursorKeeper {
                     }
                     continue;
                 }
+            }
+            if !waiters.is_empty() {
+                // The queues cut their batches from the same WAL records, so the others are
+                // usually runnable right now: let them send their updates to share this write.
+                tokio::task::yield_now().await;
             }
             while let Ok(u) = self.rx.try_recv() {
                 self.apply(u, &mut waiters, &mut dirty);
@@ -152,7 +166,13 @@ impl CursorKeeper {
     async fn save(&mut self) {
         let store = self.store.clone();
         let cursors = self.cursors.clone();
-        match tokio::task::spawn_blocking(move || store.save(&cursors)).await {
+        let write = move || {
+            store
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .save(&cursors)
+        };
+        match tokio::task::spawn_blocking(write).await {
             Ok(Ok(())) => {
                 let floor = self
                     .cursors
@@ -187,11 +207,12 @@ mod tests {
     async fn durable_updates_are_on_disk_before_the_reply_and_floor_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         let store = CursorStore::new(dir.path().to_path_buf());
+        let on_disk = || CursorStore::new(dir.path().to_path_buf()).load(2).unwrap();
         let reports = Rc::new(RefCell::new(Vec::new()));
         let sink = reports.clone();
         let metrics = Arc::new(EndpointMetrics::new(&AgentMetrics::new(), "r", "http://x"));
         let (keeper, handle) = CursorKeeper::new(
-            store.clone(),
+            store,
             vec![QueueCursor::default(); 2],
             Box::new(move |p| sink.borrow_mut().push(p)),
             metrics,
@@ -213,7 +234,7 @@ mod tests {
                 );
                 handle.persist(0, c0).await;
                 assert_eq!(
-                    store.load(2).unwrap(),
+                    on_disk(),
                     Some(vec![
                         c0,
                         QueueCursor {

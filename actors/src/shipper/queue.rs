@@ -9,10 +9,12 @@
 //!    resends this very batch under the same identity;
 //! 2. send, and resend as the retry policy says (same body, same identity) until delivered or
 //!    dropped;
-//! 3. return the batch's queue capacity to the reader, and, unless the next batch is ready at
-//!    once (its step 1 then records the ack), persist `{acked: next unacked, in_flight: none}`.
+//! 3. return the batch's queue capacity to the reader, and note `{acked: next unacked,
+//!    in_flight: none}` lazily (see `keeper.rs`): a busy queue's next step 1 writes it, an idle
+//!    one's within a second. A crash before then resends this batch under its identity.
 //!
-//! While idle the cursor follows the reader's frontier and is noted lazily (see `keeper.rs`).
+//! So a batch costs one cursor write, shared with the other queues cutting batches at the same
+//! time. While idle the cursor follows the reader's frontier and is noted lazily too.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -63,7 +65,7 @@ impl QueueTask {
                     continue;
                 }
                 Readiness::WaitUntil(at) => {
-                    self.note_idle_cursor();
+                    self.note_settled_cursor();
                     tokio::select! {
                         chunk = self.rx.recv(), if input_open => self.accept(chunk, &mut input_open),
                         changed = self.frontier.changed(), if input_open => {
@@ -74,7 +76,7 @@ impl QueueTask {
                 }
                 Readiness::NeedInput if !input_open => return,
                 Readiness::NeedInput => {
-                    self.note_idle_cursor();
+                    self.note_settled_cursor();
                     tokio::select! {
                         chunk = self.rx.recv() => self.accept(chunk, &mut input_open),
                         changed = self.frontier.changed() => input_open &= changed.is_ok(),
@@ -108,7 +110,8 @@ impl QueueTask {
         true
     }
 
-    fn note_idle_cursor(&mut self) {
+    /// Notes, lazily, the cursor with nothing in flight: after an ack, and while idle.
+    fn note_settled_cursor(&mut self) {
         let cursor = QueueCursor {
             acked: self.builder.acked(),
             in_flight: None,
@@ -143,13 +146,7 @@ impl QueueTask {
         self.permits.add_permits(permits as usize);
 
         self.drain();
-        if self.builder.readiness(Instant::now()) != Readiness::Ready {
-            self.persist(QueueCursor {
-                acked: self.builder.acked(),
-                in_flight: None,
-            })
-            .await;
-        }
+        self.note_settled_cursor();
     }
 
     /// Sends `batch` until the retry policy delivers or drops it.

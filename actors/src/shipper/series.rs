@@ -9,6 +9,7 @@
 //! a `Labels` would cost two `String`s per label. Encoding a request then copies these bytes.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use super::encode::encode_labels;
@@ -16,6 +17,7 @@ use super::queues::queue_for;
 use crate::labels::Labels;
 use crate::relabel::{relabel, RelabelConfig};
 use crate::sample::SeriesRef;
+use crate::wal::RefHasher;
 
 /// What the endpoint does with one series.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +34,9 @@ pub struct SeriesTable {
     queues: u32,
     rules: Vec<RelabelConfig>,
     external: Vec<(String, String)>,
-    entries: HashMap<SeriesRef, SeriesEntry>,
+    /// Probed once per sample shipped; keyed by the WAL's own references, so the WAL's cheap
+    /// reference hasher fits.
+    entries: HashMap<SeriesRef, SeriesEntry, BuildHasherDefault<RefHasher>>,
 }
 
 impl SeriesTable {
@@ -50,7 +54,7 @@ impl SeriesTable {
             queues,
             rules,
             external,
-            entries: HashMap::new(),
+            entries: HashMap::default(),
         }
     }
 

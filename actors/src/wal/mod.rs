@@ -27,6 +27,7 @@ mod segment;
 mod testkit;
 mod writer;
 
+pub use activity::RefHasher;
 pub use actor::Wal;
 pub use codec::DecodeError;
 pub use contract::*;
