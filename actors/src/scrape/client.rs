@@ -71,7 +71,7 @@ impl ScrapeClient {
 
     /// GETs `url` into `buf` (cleared first), within `timeout` and `body_size_limit` bytes
     /// (0: none). The buffer is passed by value so the future is `'static`; it always comes
-    /// back, to be reused by the next scrape.
+    /// back, holding the body.
     pub async fn fetch(
         self,
         url: String,

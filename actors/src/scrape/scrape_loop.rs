@@ -40,8 +40,8 @@ pub struct Body<'a> {
 /// What the append in flight will teach the cache once it is durable.
 #[derive(Debug, Default)]
 struct InFlight {
-    /// Series text key, label hash and index in `Append::new_series` of each cache miss.
-    new_keys: Vec<(CacheKey, u64, u32)>,
+    /// Series text key and index in `Append::new_series` of each cache miss.
+    new_keys: Vec<(CacheKey, u32)>,
     /// Keys of the series texts that metric relabelling dropped.
     dropped_keys: Vec<CacheKey>,
     /// Report series slot and index in `Append::new_series`.
@@ -60,9 +60,6 @@ pub struct ScrapeLoop {
     staleness: StalenessTracker,
     report_refs: [Option<SeriesRef>; REPORT_SERIES.len()],
     in_flight: InFlight,
-    /// Label hash -> index of the new series in the append being built, so a series written
-    /// twice in one body (or under two spellings) is sent once.
-    new_by_hash: HashMap<u64, u32, FastHashBuilder>,
     /// Samples in the previous append, to size the next one in one allocation.
     sample_capacity: usize,
 }
@@ -76,7 +73,6 @@ impl ScrapeLoop {
             staleness: StalenessTracker::default(),
             report_refs: [None; REPORT_SERIES.len()],
             in_flight: InFlight::default(),
-            new_by_hash: HashMap::default(),
             sample_capacity: 0,
         }
     }
@@ -160,9 +156,9 @@ impl ScrapeLoop {
     pub fn commit(&mut self, appended: &Appended) {
         let flight = std::mem::take(&mut self.in_flight);
         let new_ref = |index: u32| appended.refs.get(index as usize).copied();
-        for (key, hash, index) in flight.new_keys {
+        for (key, index) in flight.new_keys {
             if let Some(series_ref) = new_ref(index) {
-                self.cache.insert(key, Cached::Series { series_ref, hash });
+                self.cache.insert(key, Cached::Series { series_ref });
             }
         }
         for key in flight.dropped_keys {
@@ -204,7 +200,10 @@ impl ScrapeLoop {
     ) -> Result<(), ScrapeError> {
         let settings = Arc::clone(&self.settings);
         let limit = settings.sample_limit;
-        self.new_by_hash.clear();
+        // Label hash -> index of the new series in the append being built, so a series
+        // written twice in one body (or under two spellings) is sent once. Local, so a target
+        // whose series are all cached (the steady state) never allocates it or keeps it.
+        let mut new_by_hash: HashMap<u64, u32, FastHashBuilder> = HashMap::default();
         for entry in Parser::new(body.bytes, body.format) {
             let Entry::Series(series) = entry? else {
                 continue;
@@ -212,9 +211,9 @@ impl ScrapeLoop {
             report.scraped += 1;
             let timestamp = series.timestamp_ms.filter(|_| settings.honor_timestamps);
             let key = CacheKey::of(series.key);
-            let (id, hash) = match self.cache.get(key) {
+            let id = match self.cache.get(key) {
                 Some(Cached::Dropped) => continue,
-                Some(Cached::Series { series_ref, hash }) => (SeriesId::Ref(series_ref), hash),
+                Some(Cached::Series { series_ref }) => SeriesId::Ref(series_ref),
                 None => {
                     let Some(labels) = series_labels(&series, &self.target_labels, &settings)?
                     else {
@@ -226,8 +225,7 @@ impl ScrapeLoop {
                         report.post_relabel += 1;
                         continue;
                     }
-                    let hash = labels.stable_hash();
-                    let index = match self.new_by_hash.entry(hash) {
+                    let index = match new_by_hash.entry(labels.stable_hash()) {
                         MapEntry::Occupied(e) => *e.get(),
                         MapEntry::Vacant(e) => {
                             let index = append.new_series.len() as u32;
@@ -236,8 +234,8 @@ impl ScrapeLoop {
                             *e.insert(index)
                         }
                     };
-                    self.in_flight.new_keys.push((key, hash, index));
-                    (SeriesId::New(index), hash)
+                    self.in_flight.new_keys.push((key, index));
+                    SeriesId::New(index)
                 }
             };
             report.post_relabel += 1;
@@ -250,7 +248,7 @@ impl ScrapeLoop {
                 v: series.value,
             });
             if timestamp.is_none() {
-                self.staleness.track(hash, id);
+                self.staleness.track(id);
             }
         }
         if limit > 0 && report.post_relabel > limit {

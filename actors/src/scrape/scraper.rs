@@ -27,9 +27,6 @@ use crate::exposition::Format;
 use crate::metrics::{AgentMetrics, JobLabels, ScrapeFailureLabels};
 use crate::wal::{Append, Appended, WalError};
 
-/// A body buffer larger than this is released after use unless the next body needs it.
-const RETAINED_BUFFER: usize = 1 << 20;
-
 /// Stops a Scraper after writing its staleness markers.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
@@ -70,8 +67,11 @@ pub struct Scraper {
     health: SharedHealth,
     phase: Option<Phase>,
     stop_requested: bool,
-    /// The body buffer, reused between scrapes.
-    buf: Vec<u8>,
+    /// Capacity to give the next scrape's body buffer: a little more than the last body, so
+    /// a body of about the same size is read without reallocating. The buffer itself is freed
+    /// as soon as the body is parsed: scrapes of different targets are staggered, so only the
+    /// few in flight hold one, rather than every target holding its largest body forever.
+    body_hint: usize,
     last_tick_ns: u64,
 }
 
@@ -94,7 +94,7 @@ impl Scraper {
             health,
             phase: None,
             stop_requested: false,
-            buf: Vec::new(),
+            body_hint: 0,
             last_tick_ns: 0,
         }
     }
@@ -125,7 +125,7 @@ impl Scraper {
             self.target.url.clone(),
             self.target.timeout,
             self.state.settings().body_size_limit,
-            std::mem::take(&mut self.buf),
+            Vec::with_capacity(self.body_hint),
         );
         let handle = ctx.spawn(fetch.into_actor(self).map(move |(buf, result), act, ctx| {
             act.on_fetched(buf, result, now, t_ms, started, ctx)
@@ -147,7 +147,10 @@ impl Scraper {
             format: Format::from_content_type(f.content_type.as_deref()),
         });
         let (append, report) = self.state.on_scrape(body, t_ms, started);
-        self.recycle(buf);
+        if report.error.is_none() {
+            self.body_hint = buf.len() + buf.len() / 8;
+        }
+        drop(buf);
         self.record(&report, now);
         let appended_samples = if report.error.is_none() {
             report.post_relabel
@@ -168,15 +171,6 @@ impl Scraper {
                     }
                 }),
         );
-    }
-
-    /// Keeps the body buffer for the next scrape unless it grew far beyond the body it held.
-    fn recycle(&mut self, mut buf: Vec<u8>) {
-        if buf.capacity() > RETAINED_BUFFER && buf.capacity() > 2 * buf.len() {
-            buf = Vec::with_capacity(buf.len());
-        }
-        buf.clear();
-        self.buf = buf;
     }
 
     fn record(&mut self, report: &ScrapeReport, now: SystemTime) {

@@ -12,9 +12,15 @@
 //! WAL's memory does not grow with label sizes. "Has samples in a retained segment" is decided
 //! conservatively: a series whose newest sample is not older than the oldest sample of any
 //! retained segment is kept (it may keep a few more series than strictly needed, never fewer).
+//!
+//! **Why a window of slots, not a map.** The WAL assigns references upwards from 1, so the
+//! known ones fill a dense range: one `i64` slot per reference between the oldest and the
+//! newest known one costs 8 bytes a series, where a hash map entry cost ~17 bytes plus its
+//! growth slack (~2 MB at 100k series). Forgotten references leave empty slots, which are
+//! released once they reach either end of the window.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
+use std::hash::Hasher;
 
 use super::segment::SegmentMeta;
 use crate::sample::SeriesRef;
@@ -22,10 +28,18 @@ use crate::sample::SeriesRef;
 /// How long a series without retained samples stays live after its newest sample.
 pub const LIVENESS_WINDOW_MS: i64 = 3_600_000;
 
+/// An unknown reference's slot. Sample timestamps are clamped below it.
+const ABSENT: i64 = i64::MAX;
+
 /// Newest sample timestamp of every series the WAL knows.
 #[derive(Debug, Default)]
 pub struct SeriesActivity {
-    newest: HashMap<SeriesRef, i64, BuildHasherDefault<RefHasher>>,
+    /// The reference of `newest[0]`.
+    base: SeriesRef,
+    /// Newest sample timestamp (`i64::MIN`: none yet) of each reference from `base`, or
+    /// [`ABSENT`]; both ends are known references.
+    newest: VecDeque<i64>,
+    count: usize,
 }
 
 /// Hashes a series reference with one multiplication (Fibonacci hashing). Every sample costs
@@ -54,35 +68,69 @@ impl Hasher for RefHasher {
 impl SeriesActivity {
     /// Registers a defined series; one without samples yet is only kept by its own segment.
     pub fn define(&mut self, series: SeriesRef) {
-        self.newest.entry(series).or_insert(i64::MIN);
+        if self.newest.is_empty() {
+            self.base = series;
+        }
+        if series < self.base {
+            for _ in series..self.base {
+                self.newest.push_front(ABSENT);
+            }
+            self.base = series;
+        }
+        let index = (series - self.base) as usize;
+        if index >= self.newest.len() {
+            self.newest.resize(index + 1, ABSENT);
+        }
+        if self.newest[index] == ABSENT {
+            self.newest[index] = i64::MIN;
+            self.count += 1;
+        }
+    }
+
+    fn slot(&self, series: SeriesRef) -> Option<&i64> {
+        let index = usize::try_from(series.checked_sub(self.base)?).ok()?;
+        self.newest.get(index).filter(|&&t| t != ABSENT)
     }
 
     pub fn contains(&self, series: SeriesRef) -> bool {
-        self.newest.contains_key(&series)
+        self.slot(series).is_some()
     }
 
     /// Records a sample; false when the series is unknown.
     pub fn observe(&mut self, series: SeriesRef, t: i64) -> bool {
-        match self.newest.get_mut(&series) {
-            Some(newest) => {
-                *newest = (*newest).max(t);
-                true
-            }
-            None => false,
+        if !self.contains(series) {
+            return false;
         }
+        let newest = &mut self.newest[(series - self.base) as usize];
+        *newest = (*newest).max(t.min(ABSENT - 1));
+        true
     }
 
     pub fn is_live(&self, series: SeriesRef, horizon: i64) -> bool {
-        self.newest.get(&series).is_some_and(|&t| t >= horizon)
+        self.slot(series).is_some_and(|&t| t >= horizon)
     }
 
     pub fn forget(&mut self, series: SeriesRef) {
-        self.newest.remove(&series);
+        if !self.contains(series) {
+            return;
+        }
+        self.newest[(series - self.base) as usize] = ABSENT;
+        self.count -= 1;
+        while self.newest.back() == Some(&ABSENT) {
+            self.newest.pop_back();
+        }
+        while self.newest.front() == Some(&ABSENT) {
+            self.newest.pop_front();
+            self.base += 1;
+        }
+        if self.newest.capacity() > 2 * self.newest.len() + 1024 {
+            self.newest.shrink_to_fit();
+        }
     }
 
     /// How many series are known.
     pub fn count(&self) -> usize {
-        self.newest.len()
+        self.count
     }
 }
 
@@ -158,5 +206,31 @@ mod tests {
         a.forget(1);
         assert!(!a.contains(1));
         assert_eq!(a.count(), 1);
+    }
+
+    #[test]
+    fn references_defined_in_any_order_and_forgotten_in_the_middle() {
+        let mut a = SeriesActivity::default();
+        for r in [10, 12, 7, 10] {
+            a.define(r);
+        }
+        assert_eq!(a.count(), 3);
+        assert!(!a.contains(8) && !a.contains(11) && !a.contains(13) && !a.contains(0));
+        assert!(
+            a.observe(7, i64::MAX),
+            "an extreme timestamp keeps the series known"
+        );
+        assert!(a.contains(7) && a.is_live(7, i64::MAX - 1));
+        a.forget(10);
+        a.forget(10);
+        assert_eq!(a.count(), 2);
+        assert!(a.contains(12) && !a.contains(10));
+        a.forget(7);
+        assert!(a.contains(12));
+        assert!(!a.observe(7, 1));
+        a.forget(12);
+        assert_eq!(a.count(), 0);
+        a.define(3);
+        assert!(a.contains(3) && !a.contains(12));
     }
 }
