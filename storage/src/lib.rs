@@ -1,13 +1,15 @@
-//! The receiver's time-series store, built up piece by piece for issue "The receiver cluster".
+//! The receiver's time-series store, for issue "The receiver cluster".
 //!
-//! What exists now is the sample chunk codec ([`chunk`]): how one series' samples over a time
-//! range are compressed into the bytes the TSDB will store under one key, and read back. It
-//! is pure and independent of any database.
+//! - [`chunk`]: the sample chunk codec: how one series' samples over a time range are
+//!   compressed into the bytes stored under one key, and read back. Pure, no IO.
+//! - [`tsdb`]: the store on RocksDB: series index and postings, chunk storage by two-hour
+//!   partition, the head with its out-of-order window, batch dedup (invariant I2), the
+//!   durability contract with the Raft log (apply without fsync, flush to let the log be
+//!   purged), retention and per-shard snapshots.
 //!
-//! Still to come: the RocksDB TSDB (series index, postings, chunk storage, head with
-//! out-of-order window, retention), the batch-dedup table and the PromQL engine over a
-//! `Queryable` trait.
+//! Still to come: the PromQL engine over a `Queryable` trait, built on [`tsdb::Tsdb::select`].
 //!
 //! It must not know about HTTP or Raft: it is handed already-ordered batches and answers reads.
 
 pub mod chunk;
+pub mod tsdb;
