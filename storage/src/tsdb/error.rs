@@ -51,6 +51,15 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// Bytes under `key` in `cf` that do not decode as `what`.
+    pub(crate) fn corrupt(cf: &'static str, what: &'static str, key: &[u8]) -> Self {
+        Self::Corrupt {
+            cf,
+            what,
+            key: key.to_vec(),
+        }
+    }
+
     /// Whether the node's storage is unusable (as opposed to a bad request).
     pub fn is_fatal(&self) -> bool {
         !matches!(

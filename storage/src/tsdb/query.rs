@@ -21,14 +21,6 @@ pub struct SeriesSamples {
     pub samples: Vec<Sample>,
 }
 
-fn corrupt(cf: &'static str, what: &'static str, key: &[u8]) -> StorageError {
-    StorageError::Corrupt {
-        cf,
-        what,
-        key: key.to_vec(),
-    }
-}
-
 impl Tsdb {
     /// The series of `tenant` on `shard` matching every matcher, with their samples in
     /// `[min_t, max_t]`; series without samples there are left out. Sorted by labels.
@@ -60,7 +52,7 @@ impl Tsdb {
                 {
                     if let Some(list) = value? {
                         chunk_list::decode_into(&list, &mut samples)
-                            .ok_or_else(|| corrupt(CF_CHUNKS, "chunk list", key))?;
+                            .ok_or_else(|| StorageError::corrupt(CF_CHUNKS, "chunk list", key))?;
                     }
                 }
             }
@@ -112,7 +104,7 @@ impl Tsdb {
             for item in scan(&self.db, CF_POSTINGS, &prefix, &prefix_end(&prefix))? {
                 let (key, _) = item?;
                 let (name, _) = keys::postings_pair(&key[prefix.len()..])
-                    .ok_or_else(|| corrupt(CF_POSTINGS, "postings key", &key))?;
+                    .ok_or_else(|| StorageError::corrupt(CF_POSTINGS, "postings key", &key))?;
                 if !name.is_empty() {
                     names.insert(name.to_owned());
                 }
@@ -143,7 +135,7 @@ impl Tsdb {
             for item in scan(&self.db, CF_POSTINGS, &prefix, &prefix_end(&prefix))? {
                 let (key, _) = item?;
                 let value = std::str::from_utf8(&key[prefix.len()..])
-                    .map_err(|_| corrupt(CF_POSTINGS, "postings key", &key))?;
+                    .map_err(|_| StorageError::corrupt(CF_POSTINGS, "postings key", &key))?;
                 values.insert(value.to_owned());
             }
         } else {
@@ -194,9 +186,8 @@ impl Tsdb {
 
     fn postings_list(&self, key: &[u8]) -> Result<Vec<SeriesId>, StorageError> {
         match self.db.get_pinned_cf(cf(&self.db, CF_POSTINGS)?, key)? {
-            Some(list) => {
-                postings::decode(&list).ok_or_else(|| corrupt(CF_POSTINGS, "postings list", key))
-            }
+            Some(list) => postings::decode(&list)
+                .ok_or_else(|| StorageError::corrupt(CF_POSTINGS, "postings list", key)),
             None => Ok(Vec::new()),
         }
     }
@@ -214,10 +205,10 @@ impl Tsdb {
         for item in scan(&self.db, CF_POSTINGS, &prefix, &prefix_end(&prefix))? {
             let (key, list) = item?;
             let value = std::str::from_utf8(&key[prefix.len()..])
-                .map_err(|_| corrupt(CF_POSTINGS, "postings key", &key))?;
+                .map_err(|_| StorageError::corrupt(CF_POSTINGS, "postings key", &key))?;
             if keep(value) {
                 postings::decode_into(&list, &mut ids)
-                    .ok_or_else(|| corrupt(CF_POSTINGS, "postings list", &key))?;
+                    .ok_or_else(|| StorageError::corrupt(CF_POSTINGS, "postings list", &key))?;
             }
         }
         ids.sort_unstable();
@@ -237,9 +228,10 @@ impl Tsdb {
             .batched_multi_get_cf(cf(&self.db, CF_SERIES)?, &keys, true);
         let mut out = Vec::with_capacity(ids.len());
         for ((&id, key), value) in ids.iter().zip(&keys).zip(values) {
-            let bytes = value?.ok_or_else(|| corrupt(CF_SERIES, "missing series record", key))?;
-            let (_, labels) =
-                decode_series(&bytes).ok_or_else(|| corrupt(CF_SERIES, "series record", key))?;
+            let bytes = value?
+                .ok_or_else(|| StorageError::corrupt(CF_SERIES, "missing series record", key))?;
+            let (_, labels) = decode_series(&bytes)
+                .ok_or_else(|| StorageError::corrupt(CF_SERIES, "series record", key))?;
             out.push((id, labels));
         }
         Ok(out)

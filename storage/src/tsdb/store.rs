@@ -138,14 +138,6 @@ pub(crate) fn cf_options(name: &str) -> Options {
     options
 }
 
-fn corrupt(cf: &'static str, what: &'static str, key: &[u8]) -> StorageError {
-    StorageError::Corrupt {
-        cf,
-        what,
-        key: key.to_vec(),
-    }
-}
-
 impl Tsdb {
     /// Opens (creating if needed) the store in `path`; a node keeps it in `<data>/tsdb`.
     pub fn open(path: &Path, options: TsdbOptions) -> Result<Self, StorageError> {
@@ -448,7 +440,7 @@ fn find_series(
         return Ok(None);
     };
     let ids = postings::decode(&list)
-        .ok_or_else(|| corrupt(CF_SERIES_BY_LABELS, "series id list", by_labels))?;
+        .ok_or_else(|| StorageError::corrupt(CF_SERIES_BY_LABELS, "series id list", by_labels))?;
     let series_cf = cf(db, CF_SERIES)?;
     for id in ids {
         let stored = db.get_pinned_cf(series_cf, keys::series(shard, id))?;
@@ -461,7 +453,9 @@ fn find_series(
 
 fn stored_mark(db: &DB, key: &[u8]) -> Result<Option<u64>, StorageError> {
     db.get_pinned_cf(cf(db, CF_DEDUP)?, key)?
-        .map(|bytes| dedup::decode_mark(&bytes).ok_or_else(|| corrupt(CF_DEDUP, "mark", key)))
+        .map(|bytes| {
+            dedup::decode_mark(&bytes).ok_or_else(|| StorageError::corrupt(CF_DEDUP, "mark", key))
+        })
         .transpose()
 }
 
@@ -472,7 +466,8 @@ fn load_flushed(
     let key = keys::meta(shard, keys::META_FLUSHED);
     db.get_pinned_cf(cf(db, CF_META)?, key)?
         .map(|bytes| {
-            AppliedMark::decode(&bytes).ok_or_else(|| corrupt(CF_META, "applied mark", &key))
+            AppliedMark::decode(&bytes)
+                .ok_or_else(|| StorageError::corrupt(CF_META, "applied mark", &key))
         })
         .transpose()
 }
@@ -488,7 +483,7 @@ fn load_shard(db: &DB, shard: ShardId) -> Result<ShardState, StorageError> {
             bytes
                 .as_ref()
                 .try_into()
-                .map_err(|_| corrupt(CF_META, "series counter", &key))?,
+                .map_err(|_| StorageError::corrupt(CF_META, "series counter", &key))?,
         ),
         None => 0,
     };
