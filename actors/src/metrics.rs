@@ -73,6 +73,9 @@ pub struct AgentMetrics {
     pub remote_sent_bytes_total: Family<RemoteLabels, Counter>,
     pub remote_retried_batches_total: Family<RemoteLabels, Counter>,
     pub remote_failed_requests_total: Family<RemoteLabels, Counter>,
+    /// Shipper queues that, on start, resumed after the position a Skyview receiver reported
+    /// as committed, because it was past the queue's own persisted cursor.
+    pub remote_committed_resumes_total: Family<RemoteLabels, Counter>,
     pub remote_dropped_samples_total: Family<RemoteDropLabels, Counter>,
     pub remote_pending_samples: Family<RemoteLabels, Gauge>,
     pub remote_queues: Family<RemoteLabels, Gauge>,
@@ -202,6 +205,12 @@ impl AgentMetrics {
             "Requests that failed (any status but 2xx, or a network error)",
             remote_failed_requests_total.clone(),
         );
+        let remote_committed_resumes_total = Family::<RemoteLabels, Counter>::default();
+        r.register(
+            "remote_committed_resumes",
+            "Queues that resumed after the receiver's committed position, which was past their persisted cursor",
+            remote_committed_resumes_total.clone(),
+        );
         let remote_dropped_samples_total = Family::<RemoteDropLabels, Counter>::default();
         r.register("remote_dropped_samples", "Samples not delivered by design: rejected with a non-retryable 4xx or dropped by write relabelling", remote_dropped_samples_total.clone());
         let remote_pending_samples = Family::<RemoteLabels, Gauge>::default();
@@ -263,6 +272,7 @@ impl AgentMetrics {
             remote_sent_bytes_total,
             remote_retried_batches_total,
             remote_failed_requests_total,
+            remote_committed_resumes_total,
             remote_dropped_samples_total,
             remote_pending_samples,
             remote_queues,

@@ -2,9 +2,10 @@
 //! cursor keeper together, and owns nothing else.
 //!
 //! On start it subscribes to the WAL (consumer `remote/<endpoint-key>`), loads the cursors
-//! file, and starts reading from the lowest cursor. Stopping it (config reload, shutdown) drops
-//! its tasks: whatever was not acknowledged is simply read again by the next Shipper from the
-//! persisted cursors, so a stop loses nothing. It does *not* unsubscribe from the WAL on stop,
+//! file, moves each cursor past what a Skyview receiver reports as committed (`resume.rs`,
+//! bounded by a short timeout), and starts reading from the lowest cursor. Stopping it (config
+//! reload, shutdown) drops its tasks: whatever was not acknowledged is simply read again by the
+//! next Shipper from the persisted cursors, so a stop loses nothing. It does *not* unsubscribe from the WAL on stop,
 //! since a reload starts a new Shipper for the same endpoint that must find its data still
 //! there; the agent unsubscribes [`consumer_name`] when an endpoint leaves the config.
 
@@ -25,6 +26,7 @@ use super::keeper::CursorKeeper;
 use super::queue::QueueTask;
 use super::queues::queue_count;
 use super::reader::{QueueInlet, ReaderExit, ReaderTask};
+use super::resume::resume_from_receiver;
 use super::retry::RetryPolicy;
 use super::series::SeriesTable;
 use crate::config::RemoteWriteConfig;
@@ -91,35 +93,66 @@ impl Shipper {
         })
     }
 
-    /// Starts the reader, the queues and the keeper once the WAL has accepted the
-    /// subscription.
-    fn launch(&mut self, sub: Subscription, ctx: &mut Context<Self>) {
-        let queues = queue_count(&self.cfg.queue_config);
-        let q = &self.cfg.queue_config;
+    /// The persisted cursors, or the start of the WAL for every queue when there are none
+    /// (or they are unusable).
+    fn load_cursors(&self, queues: u32, first: WalPos) -> (CursorStore, Vec<QueueCursor>) {
         let mut store = CursorStore::new(self.cursor_dir.clone());
-        let cursors = match store.load(queues) {
-            Ok(Some(cursors)) => cursors,
-            Ok(None) => vec![
+        let fresh = || {
+            vec![
                 QueueCursor {
-                    acked: sub.first,
+                    acked: first,
                     in_flight: None
                 };
                 queues as usize
-            ],
+            ]
+        };
+        let cursors = match store.load(queues) {
+            Ok(Some(cursors)) => cursors,
+            Ok(None) => fresh(),
             Err(error) => {
                 tracing::error!(
                     %error,
                     "shipper cursors unusable; resending everything the WAL holds"
                 );
-                vec![
-                    QueueCursor {
-                        acked: sub.first,
-                        in_flight: None
-                    };
-                    queues as usize
-                ]
+                fresh()
             }
         };
+        (store, cursors)
+    }
+
+    /// Once the WAL has accepted the subscription: loads the cursors, asks the receiver how far
+    /// it has committed each queue, then launches. A stop meanwhile drops the query.
+    fn prepare(&mut self, sub: Subscription, ctx: &mut Context<Self>) {
+        let queues = queue_count(&self.cfg.queue_config);
+        let (store, mut cursors) = self.load_cursors(queues, sub.first);
+        let durable = *sub.durable.borrow();
+        let client = self.client.clone();
+        let agent_id = self.agent_id.clone();
+        let metrics = self.metrics.clone();
+        let resume = async move {
+            let advanced =
+                resume_from_receiver(&client, &agent_id, &mut cursors, durable, &metrics).await;
+            (cursors, advanced)
+        };
+        ctx.spawn(actix::fut::wrap_future(resume).map(
+            move |(cursors, advanced), act: &mut Self, ctx: &mut Context<Self>| {
+                act.launch(sub, store, cursors, &advanced, ctx);
+            },
+        ));
+    }
+
+    /// Starts the reader, the queues and the keeper from `cursors`; the queues in `advanced`
+    /// moved past their persisted cursor and are handed to the keeper to persist.
+    fn launch(
+        &mut self,
+        sub: Subscription,
+        store: CursorStore,
+        cursors: Vec<QueueCursor>,
+        advanced: &[u32],
+        ctx: &mut Context<Self>,
+    ) {
+        let queues = cursors.len() as u32;
+        let q = &self.cfg.queue_config;
         let from = resume_from(&cursors).unwrap_or(sub.first);
         tracing::info!(url = %self.cfg.url, queues, %from, "shipper starting");
         self.metrics.queues.set(i64::from(queues));
@@ -134,6 +167,10 @@ impl Shipper {
         });
         let (keeper, keeper_handle) =
             CursorKeeper::new(store, cursors.clone(), report, self.metrics.clone());
+        for &queue in advanced {
+            // Like an acknowledgement: written lazily, then reported to the WAL.
+            keeper_handle.note(queue, cursors[queue as usize]);
+        }
         ctx.spawn(actix::fut::wrap_future(keeper.run()));
 
         let (frontier_tx, frontier_rx) = watch::channel(from);
@@ -222,7 +259,7 @@ impl Actor for Shipper {
         let subscribe = self.wal.send(Subscribe { consumer });
         ctx.wait(actix::fut::wrap_future(subscribe).map(
             |result, act: &mut Self, ctx: &mut Context<Self>| match result {
-                Ok(sub) => act.launch(sub, ctx),
+                Ok(sub) => act.prepare(sub, ctx),
                 Err(error) => {
                     tracing::error!(url = %act.cfg.url, %error, "WAL unreachable");
                     ctx.stop();
@@ -250,7 +287,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use axum::body::Bytes;
-    use axum::extract::State;
+    use axum::extract::{Path, State};
     use axum::http::{HeaderMap, StatusCode};
     use axum::response::{IntoResponse, Response};
     use skyview_api::remote_write::{decode_write_request, headers, BatchId};
@@ -273,6 +310,8 @@ mod tests {
     struct Seen {
         id: BatchId,
         status: u16,
+        /// Whether the receiver kept the samples (it may keep them and still fail the answer).
+        stored: bool,
         at: Instant,
         samples: Vec<(String, i64, f64)>,
     }
@@ -281,6 +320,11 @@ mod tests {
     struct Log {
         script: VecDeque<Reply>,
         fail_all: bool,
+        /// Store batches as a Skyview receiver would (deduplicated by the committed mark),
+        /// but answer 500, as when the answer is lost on the way back.
+        commit_but_fail: bool,
+        /// Per queue, the largest `last` stored: what `/committed` answers.
+        committed: BTreeMap<u32, u64>,
         seen: Vec<Seen>,
     }
 
@@ -288,7 +332,7 @@ mod tests {
         fn accepted(&self) -> Vec<(String, i64, f64)> {
             self.seen
                 .iter()
-                .filter(|s| s.status == 200)
+                .filter(|s| s.stored)
                 .flat_map(|s| s.samples.clone())
                 .collect()
         }
@@ -298,15 +342,29 @@ mod tests {
     struct Receiver {
         log: Arc<Mutex<Log>>,
         changed: Arc<Notify>,
+        /// Serve `GET .../committed` as a Skyview receiver does; otherwise it is a 404.
+        serves_committed: bool,
     }
 
     impl Receiver {
+        fn skyview() -> Self {
+            Self {
+                serves_committed: true,
+                ..Self::default()
+            }
+        }
+
         async fn serve(&self) -> String {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let app = axum::Router::new()
-                .route("/api/v1/write", axum::routing::post(receive))
-                .with_state(self.clone());
+            let mut app = axum::Router::new().route("/api/v1/write", axum::routing::post(receive));
+            if self.serves_committed {
+                app = app.route(
+                    "/api/v1/agents/{agent}/queues/{queue}/committed",
+                    axum::routing::get(committed),
+                );
+            }
+            let app = app.with_state(self.clone());
             actix_rt::spawn(async move { axum::serve(listener, app).await.unwrap() });
             format!("http://{addr}/api/v1/write")
         }
@@ -317,6 +375,10 @@ mod tests {
 
         fn fail_all(&self, on: bool) {
             self.log.lock().unwrap().fail_all = on;
+        }
+
+        fn commit_but_fail(&self, on: bool) {
+            self.log.lock().unwrap().commit_but_fail = on;
         }
 
         fn with<T>(&self, f: impl FnOnce(&Log) -> T) -> T {
@@ -373,7 +435,7 @@ mod tests {
             .collect();
         let reply = {
             let mut log = r.log.lock().unwrap();
-            let reply = if log.fail_all {
+            let reply = if log.fail_all || log.commit_but_fail {
                 Reply::Status(500)
             } else {
                 log.script.pop_front().unwrap_or(Reply::Status(200))
@@ -381,9 +443,16 @@ mod tests {
             let status = match reply {
                 Reply::Status(s) | Reply::RetryAfter(s, _) => s,
             };
+            let mark = log.committed.get(&id.queue).copied();
+            let stored =
+                (status == 200 || log.commit_but_fail) && mark.is_none_or(|mark| id.last > mark);
+            if stored {
+                log.committed.insert(id.queue, id.last);
+            }
             log.seen.push(Seen {
                 id,
                 status,
+                stored,
                 at: Instant::now(),
                 samples,
             });
@@ -401,6 +470,17 @@ mod tests {
             )
                 .into_response(),
         }
+    }
+
+    async fn committed(
+        State(r): State<Receiver>,
+        Path((agent, queue)): Path<(String, u32)>,
+    ) -> axum::Json<serde_json::Value> {
+        let committed = r.log.lock().unwrap().committed.get(&queue).copied();
+        axum::Json(serde_json::json!({
+            "status": "success",
+            "data": {"agent": agent, "queue": queue, "committed": committed},
+        }))
     }
 
     /// Waits until `cond` holds on the shipper's metrics, which move just after the receiver
@@ -666,6 +746,64 @@ mod tests {
         });
         // Counters belong to the endpoint, so they add up across the two shippers.
         wait_metric("all acks counted", || m.sent_samples.get() == 120).await;
+        assert_eq!(m.pending_samples.get(), 0);
+    }
+
+    #[actix_rt::test]
+    async fn a_restarted_shipper_skips_what_the_receiver_committed() {
+        let receiver = Receiver::skyview();
+        let url = receiver.serve().await;
+        let mut agent = Agent::new();
+        let (shipper, m) = agent.shipper(&url, fast_queue(2));
+        agent.scrape(40, 1_000).await;
+        receiver
+            .wait("the first scrape", |l| l.accepted().len() == 40)
+            .await;
+        assert_eq!(m.committed_resumes.get(), 0, "nothing was committed yet");
+
+        // The receiver commits the second scrape's batches but every answer is lost: the agent
+        // keeps retrying them, and its cursors name them as in flight when it stops.
+        receiver.commit_but_fail(true);
+        agent.scrape(40, 2_000).await;
+        receiver
+            .wait("both queues' batches committed and retried", |l| {
+                l.accepted().len() == 80
+                    && (0..2).all(|q| {
+                        l.seen
+                            .iter()
+                            .filter(|s| s.id.queue == q && !s.stored)
+                            .count()
+                            >= 1
+                    })
+            })
+            .await;
+        shipper.send(StopShipper).await.unwrap();
+        let (before, marks) = receiver.with(|l| (l.seen.len(), l.committed.clone()));
+        assert_eq!(marks.len(), 2);
+
+        receiver.commit_but_fail(false);
+        let (_shipper, m) = agent.shipper(&url, fast_queue(2));
+        agent.scrape(40, 3_000).await;
+        receiver
+            .wait("everything", |l| l.accepted().len() == 120)
+            .await;
+        assert_eq!(
+            receiver.with(|l| sorted(l.accepted())),
+            expected(40, &[1_000, 2_000, 3_000])
+        );
+        receiver.with(|l| {
+            for s in &l.seen[before..] {
+                assert!(
+                    s.id.last > marks[&s.id.queue],
+                    "{} resent although the receiver committed up to {}",
+                    s.id,
+                    marks[&s.id.queue]
+                );
+                assert!(s.stored, "{} was a duplicate", s.id);
+            }
+        });
+        assert_eq!(m.committed_resumes.get(), 2);
+        wait_metric("all acks counted", || m.sent_samples.get() == 80).await;
         assert_eq!(m.pending_samples.get(), 0);
     }
 }

@@ -1,7 +1,10 @@
 //! The HTTP side of one endpoint: a `reqwest` client configured from its `remote_write` entry,
 //! and one request per call, reduced to the [`Answer`] the retry policy needs.
 //!
-//! Every request carries the spec's headers (`Content-Encoding: snappy`, `Content-Type:
+//! Every request to the endpoint (writes, and the committed-position query of `committed.rs`)
+//! carries `User-Agent: Skyview/<version>`, the entry's `headers` and its credentials, over the
+//! entry's TLS settings: a receiver behind an authenticating proxy sees both the same way.
+//! Every write also carries the spec's headers (`Content-Encoding: snappy`, `Content-Type:
 //! application/x-protobuf`, `X-Prometheus-Remote-Write-Version: 0.1.0`), `User-Agent:
 //! Skyview/<version>`, the batch identity `X-Skyview-Batch`, the entry's `headers`, and its
 //! credentials (`basic_auth` or `authorization`, secrets read from their files when the client
@@ -51,6 +54,8 @@ pub struct RemoteClient {
     http: reqwest::Client,
     url: reqwest::Url,
     credentials: Option<Credentials>,
+    /// `remote_timeout`: the longest any request may take.
+    timeout: Duration,
 }
 
 impl RemoteClient {
@@ -66,18 +71,6 @@ impl RemoteClient {
             let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
             defaults.insert(header, HeaderValue::from_str(value).map_err(|_| bad())?);
         }
-        defaults.insert(
-            CONTENT_ENCODING,
-            HeaderValue::from_static(headers::CONTENT_ENCODING),
-        );
-        defaults.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static(headers::CONTENT_TYPE),
-        );
-        defaults.insert(
-            headers::REMOTE_WRITE_VERSION_HEADER,
-            HeaderValue::from_static(headers::REMOTE_WRITE_VERSION),
-        );
 
         let redirects = if cfg.follow_redirects {
             reqwest::redirect::Policy::limited(10)
@@ -98,20 +91,42 @@ impl RemoteClient {
             http,
             url,
             credentials: Credentials::load(cfg.basic_auth.as_ref(), cfg.authorization.as_ref())?,
+            timeout: cfg.remote_timeout.as_duration(),
         })
+    }
+
+    /// The endpoint's `remote_write` URL.
+    pub fn url(&self) -> &reqwest::Url {
+        &self.url
+    }
+
+    /// The endpoint's `remote_timeout`.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// A request to `url` on this endpoint's connection pool, with its credentials.
+    pub fn request(&self, method: reqwest::Method, url: reqwest::Url) -> reqwest::RequestBuilder {
+        let request = self.http.request(method, url);
+        match &self.credentials {
+            Some(credentials) => credentials.apply(request),
+            None => request,
+        }
     }
 
     /// Sends one request body under `id`. Never fails: every outcome is an [`Answer`].
     pub async fn send(&self, body: Bytes, id: &BatchId) -> Exchange {
         let started = Instant::now();
-        let mut request = self
-            .http
-            .post(self.url.clone())
+        let request = self
+            .request(reqwest::Method::POST, self.url.clone())
+            .header(CONTENT_ENCODING, headers::CONTENT_ENCODING)
+            .header(CONTENT_TYPE, headers::CONTENT_TYPE)
+            .header(
+                headers::REMOTE_WRITE_VERSION_HEADER,
+                headers::REMOTE_WRITE_VERSION,
+            )
             .header(headers::BATCH_HEADER, id.to_header_value())
             .body(body);
-        if let Some(credentials) = &self.credentials {
-            request = credentials.apply(request);
-        }
         let (answer, detail) = match request.send().await {
             Ok(resp) => {
                 let code = resp.status().as_u16();
@@ -138,7 +153,8 @@ impl RemoteClient {
     }
 }
 
-fn excerpt(body: Bytes) -> String {
+/// The start of a response body, for logs.
+pub fn excerpt(body: Bytes) -> String {
     let cut = body.len().min(BODY_EXCERPT);
     String::from_utf8_lossy(&body[..cut]).trim().to_owned()
 }

@@ -21,6 +21,8 @@ pub struct EndpointMetrics {
     pub sent_bytes: Counter,
     pub retried_batches: Counter,
     pub failed_requests: Counter,
+    /// Queues that resumed after the receiver's committed position rather than their cursor.
+    pub committed_resumes: Counter,
     dropped: [Counter; DropCause::ALL.len()],
     pub pending_samples: Gauge,
     pub queues: Gauge,
@@ -67,6 +69,10 @@ impl EndpointMetrics {
                 .clone(),
             failed_requests: metrics
                 .remote_failed_requests_total
+                .get_or_create(&labels)
+                .clone(),
+            committed_resumes: metrics
+                .remote_committed_resumes_total
                 .get_or_create(&labels)
                 .clone(),
             dropped,

@@ -7,12 +7,15 @@
 //! of whole WAL records (`batch`), encodes them straight to protobuf + snappy (`encode`), sends
 //! them with the `X-Skyview-Batch` identity (`client`) and retries as the spec says (`retry`).
 //! Acknowledgements move per-queue cursors, which one keeper task (`keeper`) persists
-//! atomically (`cursor`) before telling the WAL how far it may truncate. The actor (`actor`)
-//! only wires these together. The full contract is in `docs/remote-write.md`.
+//! atomically (`cursor`) before telling the WAL how far it may truncate. On start, a Skyview
+//! receiver is asked how far it has committed each queue (`committed`), and a queue whose
+//! cursor trails that resumes past it (`resume`). The actor (`actor`) only wires these
+//! together. The full contract is in `docs/remote-write.md`.
 
 mod actor;
 mod batch;
 mod client;
+mod committed;
 mod cursor;
 mod drop_cause;
 mod encode;
@@ -22,6 +25,7 @@ mod keeper;
 mod queue;
 mod queues;
 mod reader;
+mod resume;
 mod retry;
 mod series;
 
