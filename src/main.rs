@@ -1,6 +1,9 @@
 //! The `skyview` binary: command-line parsing and the wiring of each mode. No domain logic.
 
 mod agent_cmd;
+mod ctl_cmd;
+mod receiver_cmd;
+mod up_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -17,6 +20,14 @@ enum Command {
     /// Run the edge agent: scrape targets from a prometheus.yml, keep every sample in a local
     /// WAL until delivered, and ship it with Prometheus remote write.
     Agent(agent_cmd::AgentArgs),
+    /// Run one node of the receiver cluster: Prometheus remote write in, replicated with Raft
+    /// across the nodes, stored in shards.
+    Receiver(Box<receiver_cmd::ReceiverArgs>),
+    /// Admin commands against a running cluster (status, remove-node).
+    Ctl(ctl_cmd::CtlArgs),
+    /// An all-in-one local setup: a 3-node cluster on 127.0.0.1:9201-9203 and an agent on
+    /// 127.0.0.1:9200 scraping it and any --target.
+    Up(up_cmd::UpArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -29,5 +40,8 @@ fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Agent(args) => agent_cmd::run(args),
+        Command::Receiver(args) => receiver_cmd::run(*args),
+        Command::Ctl(args) => ctl_cmd::run(args),
+        Command::Up(args) => up_cmd::run(args),
     }
 }

@@ -1,5 +1,6 @@
 //! openraft's storage conformance suite (`openraft::testing::Suite`) run against the RocksDB
-//! log store and the meta state machine, each test on a fresh database in a temp dir.
+//! log store with each kind of state machine (meta, shard), each test on fresh databases in a
+//! temp dir.
 
 use openraft::storage::{RaftLogStorage, RaftLogStorageExt};
 use openraft::testing::{StoreBuilder, Suite};
@@ -8,6 +9,7 @@ use tempfile::TempDir;
 use crate::group::GroupId;
 use crate::log_store::{GroupLogStore, RaftDb};
 use crate::meta::state_machine::MetaStateMachine;
+use crate::shard::ShardStateMachine;
 use crate::type_config::{Entry, StorageError, TypeConfig, Vote};
 
 /// Builds the store of `group`; with `neighbours`, the groups on both sides of it already hold
@@ -40,6 +42,34 @@ impl StoreBuilder<TypeConfig, GroupLogStore, MetaStateMachine, TempDir> for Buil
         let sm = MetaStateMachine::open(db.clone(), self.group).map_err(to_storage_error)?;
         Ok((dir, db.group(self.group), sm))
     }
+}
+
+/// Builds the log store of a shard group with the shard's state machine over a fresh TSDB.
+#[derive(Debug)]
+struct ShardBuilder {
+    shard: u32,
+}
+
+impl StoreBuilder<TypeConfig, GroupLogStore, ShardStateMachine, TempDir> for ShardBuilder {
+    async fn build(&self) -> Result<(TempDir, GroupLogStore, ShardStateMachine), StorageError> {
+        let dir = tempfile::tempdir().map_err(|e| openraft::StorageIOError::write(&e))?;
+        let db = RaftDb::open(dir.path().join("raft")).map_err(to_storage_error)?;
+        let tsdb = skyview_storage::tsdb::Tsdb::open(&dir.path().join("tsdb"), Default::default())
+            .map_err(|e| openraft::StorageIOError::write(&e))?;
+        let sm = ShardStateMachine::open(
+            std::sync::Arc::new(std::sync::RwLock::new(tsdb)),
+            db.clone(),
+            self.shard,
+            dir.path().join("snapshots"),
+        )
+        .map_err(|e| openraft::StorageIOError::write(&e))?;
+        Ok((dir, db.group(GroupId::shard(self.shard)), sm))
+    }
+}
+
+#[test]
+fn openraft_suite_passes_with_the_shard_state_machine() {
+    Suite::test_all(ShardBuilder { shard: 7 }).expect("openraft storage suite");
 }
 
 #[test]

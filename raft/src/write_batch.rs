@@ -29,8 +29,9 @@ pub struct WriteBatch {
 pub struct BatchIdentity {
     /// The agent's stable name.
     pub agent: String,
-    /// The agent's remote-write queue (one per `remote_write` endpoint).
-    pub queue: String,
+    /// The agent's remote-write queue: its index among the shards of one `remote_write`
+    /// endpoint, as in the `X-Skyview-Batch` header and storage's batch key.
+    pub queue: u32,
     /// First WAL position in the batch.
     pub first: u64,
     /// Last WAL position in the batch (inclusive).
@@ -56,14 +57,25 @@ pub struct Sample {
 }
 
 /// What applying a write batch did, returned to the proposer once the entry is applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+///
+/// Refused samples do not fail the batch (the rest of it is stored, as Prometheus does); the
+/// receiver answers 400 with [`first_rejection`](Self::first_rejection) so the sender does not
+/// retry what can never be stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct WriteOutcome {
-    /// Samples stored by this batch.
+    /// Samples stored by this batch (in order or inside the out-of-order window).
     pub samples_applied: u64,
-    /// Samples skipped because the same (series, timestamp) was already stored.
+    /// Samples skipped because the same (series, timestamp, value) was already stored.
     pub samples_duplicate: u64,
     /// True when the whole batch was skipped because its identity was already applied.
     pub batch_duplicate: bool,
+    /// Samples refused: outside the storable range, older than the out-of-order window,
+    /// another value at a stored timestamp, or a series whose labels are not valid.
+    pub samples_rejected: u64,
+    /// Prometheus-style message for the first refused sample, e.g.
+    /// `out of bounds: series {__name__="x",job="y"} timestamp 123`, `too old sample: ...` or
+    /// `duplicate sample for timestamp: ...`.
+    pub first_rejection: Option<String>,
 }
 
 #[cfg(test)]
@@ -110,7 +122,7 @@ mod tests {
             tenant: "t".into(),
             identity: Some(BatchIdentity {
                 agent: "edge-1".into(),
-                queue: "q0".into(),
+                queue: 0,
                 first: 100,
                 last: 199,
             }),

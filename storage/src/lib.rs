@@ -7,7 +7,8 @@
 //!   durability contract with the Raft log (apply without fsync, flush to let the log be
 //!   purged), retention and per-shard snapshots.
 //!
-//! Still to come: the PromQL engine over a `Queryable` trait, built on [`tsdb::Tsdb::select`].
+//! The PromQL engine is not here: it lives in `skyview-promql`, over a `Queryable` trait that
+//! the receiver implements with [`tsdb::Tsdb::select`], so it builds and tests without RocksDB.
 //!
 //! It must not know about HTTP or Raft: it is handed already-ordered batches and answers reads.
 

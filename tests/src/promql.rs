@@ -183,14 +183,24 @@ fn parse_response(body: &[u8]) -> Result<Vec<InstantSample>> {
 }
 
 /// Prometheus encodes sample values as strings, including `NaN`, `+Inf` and `-Inf`.
-fn parse_value(text: &str) -> Result<f64> {
+/// A sample value as the Prometheus API spells it (Go's `strconv.FormatFloat`): `NaN`, `+Inf`,
+/// `-Inf`, or a finite number. Any other spelling of a special value is refused, so a
+/// comparison notices it.
+pub fn parse_value(text: &str) -> Result<f64> {
     match text {
         "NaN" => Ok(f64::NAN),
         "+Inf" => Ok(f64::INFINITY),
         "-Inf" => Ok(f64::NEG_INFINITY),
-        other => other
-            .parse()
-            .with_context(|| format!("sample value {other:?}")),
+        other => {
+            let v: f64 = other
+                .parse()
+                .with_context(|| format!("sample value {other:?} is not a number"))?;
+            anyhow::ensure!(
+                v.is_finite(),
+                "sample value {other:?} is not Prometheus's spelling of {v}"
+            );
+            Ok(v)
+        }
     }
 }
 

@@ -26,7 +26,8 @@ pub enum MetaKind {
     Committed = 2,
     /// The last purged log id: the log's lower bound once entries are deleted.
     LastPurged = 3,
-    /// The group's state machine snapshot (meta group), metadata and data.
+    /// The group's current snapshot: metadata and data for the meta group, metadata only for a
+    /// shard group (its data is the shard in the TSDB, packed when a peer needs it).
     Snapshot = 4,
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use openraft::storage::{RaftLogStorage, RaftLogStorageExt};
 use openraft::{CommittedLeaderId, EntryPayload, RaftLogReader};
 
-use crate::command::Command;
+use crate::command::{Command, ShardWrite};
 use crate::group::GroupId;
 use crate::log_store::{GroupLogStore, RaftDb};
 use crate::meta::command::MetaCommand;
@@ -25,7 +25,7 @@ fn entry(group: GroupId, term: u64, index: u64) -> Entry {
         tenant: format!("tenant-{}", group.0),
         identity: Some(BatchIdentity {
             agent: "edge-1".into(),
-            queue: "q0".into(),
+            queue: 0,
             first: index * 10,
             last: index * 10 + 9,
         }),
@@ -42,7 +42,9 @@ fn entry(group: GroupId, term: u64, index: u64) -> Entry {
     };
     Entry {
         log_id: log_id(term, index),
-        payload: EntryPayload::Normal(Command::Write(batch)),
+        payload: EntryPayload::Normal(Command::Write(ShardWrite {
+            batches: vec![batch],
+        })),
     }
 }
 

@@ -23,10 +23,24 @@ pub enum MetaCommand {
     RecordAgentHighWater {
         /// The agent's stable name.
         agent: String,
-        /// The agent's remote-write queue.
-        queue: String,
+        /// The agent's remote-write queue (as in the `X-Skyview-Batch` header).
+        queue: u32,
         /// The last WAL position committed.
         last: u64,
+    },
+    /// Start removing `node` from the cluster: it is marked leaving, so no new replica is
+    /// placed on it while its shards are moved elsewhere. Marking is idempotent.
+    RemoveNode {
+        /// The node to remove.
+        node: NodeId,
+    },
+    /// Finish removing `node`: it is no longer marked leaving. Refused (nothing changes) while
+    /// a placement still names the node, so the mark cannot be dropped before its replicas
+    /// are moved. Two steps rather than one so a removal interrupted by a leader change is
+    /// visible in the state and can be resumed by the next leader.
+    NodeRemoved {
+        /// The node whose removal is complete.
+        node: NodeId,
     },
 }
 
@@ -43,6 +57,28 @@ pub enum MetaOutcome {
     InvalidPlacement {
         /// The shard whose placement was refused.
         shard: u32,
+    },
+    /// The node is marked leaving; `newly` is false when it already was.
+    NodeLeaving {
+        /// The node.
+        node: NodeId,
+        /// Whether this command added the mark.
+        newly: bool,
+    },
+    /// The node's leaving mark was cleared; `was_leaving` is false when it had none.
+    NodeRemoved {
+        /// The node.
+        node: NodeId,
+        /// Whether the node was marked leaving.
+        was_leaving: bool,
+    },
+    /// [`MetaCommand::NodeRemoved`] was refused because these shards are still placed on the
+    /// node; nothing changed.
+    NodeStillPlaced {
+        /// The node.
+        node: NodeId,
+        /// The shards whose placement names it, ascending.
+        shards: Vec<u32>,
     },
     /// The agent's high-water mark after the command: `max(previous, last)`.
     HighWater {

@@ -1,12 +1,17 @@
-//! Where the meta group's current snapshot is kept: one record in the Raft database's
-//! `raft_meta` column family (key kind `Snapshot`), written fsynced.
+//! Where a group's current snapshot is kept: one record in the Raft database's `raft_meta`
+//! column family (key kind `Snapshot`), written fsynced.
 //!
 //! Persisting it matters because openraft purges the log up to a snapshot: after a restart the
 //! state machine is rebuilt from this snapshot plus the log that follows it, and a lagging peer
-//! is sent this snapshot. A record is `postcard(StoredSnapshot)`; the meta state is small (a few
-//! KiB per hundred shards), so it is one value rather than a file.
+//! is sent this snapshot. A record is `postcard(StoredSnapshot)`.
+//!
+//! - The meta group stores its whole state as the data: it is small (a few KiB per hundred
+//!   shards), so it is one value rather than a file.
+//! - A shard group stores the metadata only (empty data): its data is the shard in the TSDB,
+//!   produced when a peer asks for it (see [`crate::shard`]).
 
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -14,15 +19,28 @@ use crate::group::GroupId;
 use crate::log_store::db::{Durability, RaftDb};
 use crate::log_store::error::LogStoreError;
 use crate::log_store::keys::{meta_key, MetaKind, CF_META};
-use crate::type_config::SnapshotMeta;
+use crate::type_config::{LogId, SnapshotMeta};
 
 /// A snapshot as persisted: openraft's metadata and the encoded state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredSnapshot {
     /// Last log id included, membership, and snapshot id.
     pub meta: SnapshotMeta,
-    /// `postcard(MetaState)`.
+    /// `postcard(MetaState)` for the meta group; empty for a shard group.
     pub data: Vec<u8>,
+}
+
+/// A new snapshot id for a snapshot up to `last_log_id`: unique even for two builds at the
+/// same log id, as openraft asks of snapshot ids.
+pub fn new_snapshot_id(last_log_id: Option<LogId>) -> String {
+    let built_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    match last_log_id {
+        Some(log_id) => format!("{}-{}-{built_at}", log_id.leader_id, log_id.index),
+        None => format!("none-{built_at}"),
+    }
 }
 
 /// The snapshot slot of one group. Clones share a lock, so a snapshot being built cannot

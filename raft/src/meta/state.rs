@@ -18,7 +18,9 @@ pub struct MetaState {
     /// Shard -> replica nodes (first = preferred leader).
     pub placements: BTreeMap<u32, Vec<NodeId>>,
     /// (agent, queue) -> last committed WAL position.
-    pub agent_high_water: BTreeMap<(String, String), u64>,
+    pub agent_high_water: BTreeMap<(String, u32), u64>,
+    /// Nodes being removed: no new replica goes there, their shards are being moved away.
+    pub leaving: BTreeSet<NodeId>,
 }
 
 impl MetaState {
@@ -36,7 +38,7 @@ impl MetaState {
             MetaCommand::RecordAgentHighWater { agent, queue, last } => {
                 let stored = self
                     .agent_high_water
-                    .entry((agent.clone(), queue.clone()))
+                    .entry((agent.clone(), *queue))
                     .or_insert(0);
                 let advanced = *last > *stored;
                 if advanced {
@@ -47,7 +49,38 @@ impl MetaState {
                     advanced,
                 }
             }
+            MetaCommand::RemoveNode { node } => MetaOutcome::NodeLeaving {
+                node: *node,
+                newly: self.leaving.insert(*node),
+            },
+            MetaCommand::NodeRemoved { node } => {
+                let shards = self.shards_on(*node);
+                if !shards.is_empty() {
+                    return MetaOutcome::NodeStillPlaced {
+                        node: *node,
+                        shards,
+                    };
+                }
+                MetaOutcome::NodeRemoved {
+                    node: *node,
+                    was_leaving: self.leaving.remove(node),
+                }
+            }
         }
+    }
+
+    /// The shards with a replica on `node`, ascending.
+    pub fn shards_on(&self, node: NodeId) -> Vec<u32> {
+        self.placements
+            .iter()
+            .filter(|(_, replicas)| replicas.contains(&node))
+            .map(|(shard, _)| *shard)
+            .collect()
+    }
+
+    /// Whether `node` is being removed.
+    pub fn is_leaving(&self, node: NodeId) -> bool {
+        self.leaving.contains(&node)
     }
 
     /// The replicas of `shard`, if it has been placed.
@@ -56,9 +89,9 @@ impl MetaState {
     }
 
     /// The committed high-water mark of `agent`'s `queue`, if it has reported one.
-    pub fn agent_high_water(&self, agent: &str, queue: &str) -> Option<u64> {
+    pub fn agent_high_water(&self, agent: &str, queue: u32) -> Option<u64> {
         self.agent_high_water
-            .get(&(agent.to_owned(), queue.to_owned()))
+            .get(&(agent.to_owned(), queue))
             .copied()
     }
 }
@@ -77,7 +110,7 @@ mod tests {
     fn high_water(last: u64) -> MetaCommand {
         MetaCommand::RecordAgentHighWater {
             agent: "edge-1".into(),
-            queue: "q0".into(),
+            queue: 0,
             last,
         }
     }
@@ -138,7 +171,55 @@ mod tests {
                 advanced: false
             }
         );
-        assert_eq!(state.agent_high_water("edge-1", "q0"), Some(10));
-        assert_eq!(state.agent_high_water("edge-1", "q1"), None);
+        assert_eq!(state.agent_high_water("edge-1", 0), Some(10));
+        assert_eq!(state.agent_high_water("edge-1", 1), None);
+    }
+
+    #[test]
+    fn a_node_stays_leaving_until_no_placement_names_it() {
+        let mut state = MetaState::default();
+        state.apply(&place(1, &[1, 2, 3]));
+        state.apply(&place(2, &[2, 3, 4]));
+        assert_eq!(
+            state.apply(&MetaCommand::RemoveNode { node: 3 }),
+            MetaOutcome::NodeLeaving {
+                node: 3,
+                newly: true
+            }
+        );
+        assert_eq!(
+            state.apply(&MetaCommand::RemoveNode { node: 3 }),
+            MetaOutcome::NodeLeaving {
+                node: 3,
+                newly: false
+            }
+        );
+        assert!(state.is_leaving(3));
+        assert_eq!(
+            state.apply(&MetaCommand::NodeRemoved { node: 3 }),
+            MetaOutcome::NodeStillPlaced {
+                node: 3,
+                shards: vec![1, 2]
+            }
+        );
+        assert!(state.is_leaving(3));
+        state.apply(&place(1, &[1, 2, 4]));
+        state.apply(&place(2, &[2, 4, 1]));
+        assert_eq!(state.shards_on(3), Vec::<u32>::new());
+        assert_eq!(
+            state.apply(&MetaCommand::NodeRemoved { node: 3 }),
+            MetaOutcome::NodeRemoved {
+                node: 3,
+                was_leaving: true
+            }
+        );
+        assert!(!state.is_leaving(3));
+        assert_eq!(
+            state.apply(&MetaCommand::NodeRemoved { node: 9 }),
+            MetaOutcome::NodeRemoved {
+                node: 9,
+                was_leaving: false
+            }
+        );
     }
 }

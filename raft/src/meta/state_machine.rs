@@ -5,19 +5,24 @@
 //! ([`SnapshotStore`]) plus the log after it, which openraft re-applies. That is enough because
 //! the meta state is small and changes rarely; apply never touches disk, the log already holds
 //! every command durably.
+//!
+//! Readers on the node (the write path's placement lookups, the rule scheduler) follow the
+//! state through [`MetaStateMachine::watch`] instead of going through openraft: a cheap
+//! `Arc` snapshot republished after every apply that changed something and after every
+//! install, so a reader never waits on the state machine worker.
 
 use std::io::Cursor;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use openraft::storage::RaftStateMachine;
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
+use tokio::sync::watch;
 
 use crate::command::{Command, Response};
 use crate::group::GroupId;
 use crate::log_store::db::RaftDb;
 use crate::log_store::error::LogStoreError;
-use crate::meta::snapshot_store::{SnapshotStore, StoredSnapshot};
+use crate::meta::snapshot_store::{new_snapshot_id, SnapshotStore, StoredSnapshot};
 use crate::meta::state::MetaState;
 use crate::type_config::{
     Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
@@ -31,6 +36,7 @@ pub struct MetaStateMachine {
     last_applied: Option<LogId>,
     membership: StoredMembership,
     snapshots: SnapshotStore,
+    published: watch::Sender<Arc<MetaState>>,
 }
 
 impl MetaStateMachine {
@@ -44,6 +50,7 @@ impl MetaStateMachine {
             last_applied: None,
             membership: StoredMembership::default(),
             snapshots,
+            published: watch::Sender::new(Arc::new(MetaState::default())),
         };
         if let Some(stored) = sm.snapshots.load()? {
             let state =
@@ -53,6 +60,7 @@ impl MetaStateMachine {
                     source,
                 })?;
             sm.restore(&stored.meta, state);
+            sm.publish();
             tracing::info!(group = %group, last_log_id = ?stored.meta.last_log_id, "restored meta state from snapshot");
         }
         Ok(sm)
@@ -61,6 +69,18 @@ impl MetaStateMachine {
     /// The replicated state as of the last applied entry.
     pub fn state(&self) -> &MetaState {
         &self.state
+    }
+
+    /// Follows the replicated state: the receiver sees the state as of the last applied entry
+    /// (or installed snapshot), updated after each apply that changed it. Call it before
+    /// handing the state machine to `Raft::new`; receivers stay valid after that, and see the
+    /// last state once the group shuts down.
+    pub fn watch(&self) -> watch::Receiver<Arc<MetaState>> {
+        self.published.subscribe()
+    }
+
+    fn publish(&self) {
+        self.published.send_replace(Arc::new(self.state.clone()));
     }
 
     fn restore(&mut self, meta: &SnapshotMeta, state: MetaState) {
@@ -80,8 +100,8 @@ impl MetaStateMachine {
             EntryPayload::Normal(Command::Meta(command)) => {
                 Response::Meta(self.state.apply(command))
             }
-            EntryPayload::Normal(Command::Write(_)) => {
-                tracing::warn!(group = %self.group, log_id = %entry.log_id, "write batch proposed to the meta group; ignored");
+            EntryPayload::Normal(Command::Write(_) | Command::DeleteBefore { .. }) => {
+                tracing::warn!(group = %self.group, log_id = %entry.log_id, "shard command proposed to the meta group; ignored");
                 Response::Misrouted
             }
         }
@@ -102,19 +122,10 @@ impl RaftSnapshotBuilder<TypeConfig> for MetaSnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
         let data = postcard::to_stdvec(&self.state)
             .map_err(|e| StorageError::from(StorageIOError::read_state_machine(&e)))?;
-        // Unique even for two builds at the same log id, as openraft asks of snapshot ids.
-        let built_at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        let snapshot_id = match self.last_applied {
-            Some(log_id) => format!("{}-{}-{built_at}", log_id.leader_id, log_id.index),
-            None => format!("none-{built_at}"),
-        };
         let meta = SnapshotMeta {
             last_log_id: self.last_applied,
             last_membership: self.membership.clone(),
-            snapshot_id,
+            snapshot_id: new_snapshot_id(self.last_applied),
         };
         let stored = StoredSnapshot {
             meta: meta.clone(),
@@ -143,10 +154,19 @@ impl RaftStateMachine<TypeConfig> for MetaStateMachine {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        Ok(entries
+        let mut changed = false;
+        let responses = entries
             .into_iter()
-            .map(|entry| self.apply_entry(&entry))
-            .collect())
+            .map(|entry| {
+                let response = self.apply_entry(&entry);
+                changed |= matches!(response, Response::Meta(_));
+                response
+            })
+            .collect();
+        if changed {
+            self.publish();
+        }
+        Ok(responses)
     }
 
     async fn get_snapshot_builder(&mut self) -> MetaSnapshotBuilder {
@@ -179,6 +199,7 @@ impl RaftStateMachine<TypeConfig> for MetaStateMachine {
             .await
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
         self.restore(meta, state);
+        self.publish();
         tracing::info!(group = %self.group, last_log_id = ?meta.last_log_id, "installed meta snapshot");
         Ok(())
     }
@@ -200,6 +221,7 @@ mod tests {
     use openraft::{CommittedLeaderId, Membership};
 
     use super::*;
+    use crate::command::ShardWrite;
     use crate::meta::command::{MetaCommand, MetaOutcome};
     use crate::type_config::PeerNode;
     use crate::write_batch::WriteBatch;
@@ -243,10 +265,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = RaftDb::open(dir.path()).unwrap();
         let mut sm = MetaStateMachine::open(db, GroupId::META).unwrap();
-        let misrouted = Command::Write(WriteBatch {
-            tenant: "t".into(),
-            identity: None,
-            series: Vec::new(),
+        let misrouted = Command::Write(ShardWrite {
+            batches: vec![WriteBatch {
+                tenant: "t".into(),
+                identity: None,
+                series: Vec::new(),
+            }],
         });
         let responses = sm
             .apply([
@@ -332,5 +356,49 @@ mod tests {
         stale_builder.build_snapshot().await.unwrap();
         let current = sm.get_current_snapshot().await.unwrap().expect("snapshot");
         assert_eq!(current.meta.snapshot_id, "leader-10");
+    }
+
+    #[tokio::test]
+    async fn watchers_see_applied_and_installed_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = RaftDb::open(dir.path()).unwrap();
+        let mut sm = MetaStateMachine::open(db.clone(), GroupId::META).unwrap();
+        let mut watcher = sm.watch();
+        assert_eq!(watcher.borrow_and_update().placement(1), None);
+
+        // Entries without a meta command publish nothing.
+        sm.apply([membership_entry(1)]).await.unwrap();
+        assert!(!watcher.has_changed().unwrap());
+
+        sm.apply([normal(2, place(1)), normal(3, place(2))])
+            .await
+            .unwrap();
+        assert!(watcher.has_changed().unwrap());
+        let seen = watcher.borrow_and_update().clone();
+        assert_eq!(seen.placement(1), Some(&[1, 2][..]));
+        assert_eq!(seen.placement(2), Some(&[1, 2][..]));
+
+        let mut installed = MetaState::default();
+        installed.apply(&MetaCommand::RemoveNode { node: 7 });
+        let meta = SnapshotMeta {
+            last_log_id: Some(log_id(9)),
+            last_membership: StoredMembership::default(),
+            snapshot_id: "leader-9".into(),
+        };
+        let data = postcard::to_stdvec(&installed).unwrap();
+        sm.install_snapshot(&meta, Box::new(Cursor::new(data)))
+            .await
+            .unwrap();
+        assert!(watcher.has_changed().unwrap());
+        assert_eq!(**watcher.borrow_and_update(), installed);
+
+        // A state machine reopened from its snapshot publishes it at once.
+        sm.get_snapshot_builder()
+            .await
+            .build_snapshot()
+            .await
+            .unwrap();
+        let reopened = MetaStateMachine::open(db, GroupId::META).unwrap();
+        assert!(reopened.watch().borrow().is_leaving(7));
     }
 }

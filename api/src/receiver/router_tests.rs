@@ -1,0 +1,494 @@
+//! The router against a real single-node cluster (RF 1, in a temporary directory), without
+//! sockets: `router(node).oneshot(request)`. Every 400 case of the write path is checked to
+//! answer Prometheus's error JSON naming the problem and to store nothing of the request.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use serde_json::Value;
+use skyview_raft::node::{Node, NodeConfig};
+use tower::ServiceExt;
+
+use super::{router, QueryConfig, ReceiverLimits};
+use crate::remote_write::{encode_write_request, Label, Sample, TimeSeries, WriteRequest};
+
+struct Harness {
+    app: Router,
+    node: Arc<Node>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    async fn start(limits: ReceiverLimits) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = NodeConfig::single(1, "http://127.0.0.1:1", dir.path().join("data"));
+        config.shards = 4;
+        config.replication_factor = 1;
+        let node = Node::start(config).await.unwrap();
+        let app = router(node.clone(), limits, QueryConfig::default());
+        let harness = Harness {
+            app,
+            node,
+            _dir: dir,
+        };
+        harness.wait_ready().await;
+        harness
+    }
+
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, _) = self.get("/-/ready").await;
+            if status == StatusCode::OK {
+                return;
+            }
+            assert!(Instant::now() < deadline, "node not ready in 20 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, body.to_vec())
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Vec<u8>) {
+        self.send(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    async fn write_raw(&self, body: Vec<u8>, headers: &[(&str, &str)]) -> (StatusCode, Value) {
+        let mut request = Request::post("/api/v1/write")
+            .header("Content-Encoding", "snappy")
+            .header("Content-Type", "application/x-protobuf");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let (status, body) = self.send(request.body(Body::from(body)).unwrap()).await;
+        let json = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&body).unwrap()
+        };
+        (status, json)
+    }
+
+    async fn write(&self, request: &WriteRequest, headers: &[(&str, &str)]) -> (StatusCode, Value) {
+        self.write_raw(encode_write_request(request).unwrap(), headers)
+            .await
+    }
+
+    /// Every stored sample of series matching `selector`: (labels, [(t, value string)]).
+    async fn select(&self, selector: &str) -> Vec<(Value, Vec<(f64, String)>)> {
+        let uri = format!(
+            "/api/v1/internal/select?match[]={}",
+            form_urlencoded::byte_serialize(selector.as_bytes()).collect::<String>()
+        );
+        let (status, body) = self.get(&uri).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        let json: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["status"], "success");
+        json["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let values = s["values"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| (p[0].as_f64().unwrap(), p[1].as_str().unwrap().to_owned()))
+                    .collect();
+                (s["metric"].clone(), values)
+            })
+            .collect()
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {
+    TimeSeries {
+        labels: labels
+            .iter()
+            .map(|(name, value)| Label {
+                name: (*name).into(),
+                value: (*value).into(),
+            })
+            .collect(),
+        samples: samples
+            .iter()
+            .map(|&(timestamp, value)| Sample { value, timestamp })
+            .collect(),
+    }
+}
+
+fn request(timeseries: Vec<TimeSeries>) -> WriteRequest {
+    WriteRequest {
+        timeseries,
+        metadata: vec![],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_are_stored_once_and_read_back_in_prometheus_shape() {
+    let h = Harness::start(ReceiverLimits::default()).await;
+    let t = now_ms() / 1000 * 1000;
+    let write = request(
+        (0..20)
+            .map(|i| {
+                series(
+                    &[
+                        ("__name__", "up"),
+                        ("empty", ""),
+                        ("job", &format!("j{i:02}")),
+                    ],
+                    &[(t, 1.0), (t + 1500, f64::NAN), (t + 3000, f64::INFINITY)],
+                )
+            })
+            .collect(),
+    );
+    let batch = [("X-Skyview-Batch", "edge-1/0/100-200")];
+    assert_eq!(h.write(&write, &batch).await.0, StatusCode::NO_CONTENT);
+    // The same identified batch again, then unidentified (a stock Prometheus retry).
+    assert_eq!(h.write(&write, &batch).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(h.write(&write, &[]).await.0, StatusCode::NO_CONTENT);
+
+    let got = h.select(r#"up{job=~"j0.*"}"#).await;
+    assert_eq!(got.len(), 10, "j00..j09");
+    for (i, (metric, values)) in got.iter().enumerate() {
+        assert_eq!(
+            metric,
+            &serde_json::json!({"__name__": "up", "job": format!("j{i:02}")}),
+            "empty label dropped, sorted by labels"
+        );
+        let seconds = t as f64 / 1000.0;
+        assert_eq!(
+            values,
+            &[
+                (seconds, "1".to_owned()),
+                (seconds + 1.5, "NaN".to_owned()),
+                (seconds + 3.0, "+Inf".to_owned())
+            ],
+            "stored exactly once"
+        );
+    }
+    assert_eq!(h.select("up").await.len(), 20);
+
+    // Tenants are apart.
+    assert_eq!(
+        h.write(&write, &[("X-Scope-OrgID", "other")]).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(h.select("up").await.len(), 20, "default tenant unchanged");
+
+    // The agent's committed mark is recorded in the background.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = h.get("/api/v1/agents/edge-1/queues/0/committed").await;
+        assert_eq!(status, StatusCode::OK);
+        let json: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["data"]["agent"], "edge-1");
+        assert_eq!(json["data"]["queue"], 0);
+        if json["data"]["committed"] == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "committed mark not recorded: {json}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, body) = h.get("/api/v1/agents/edge-2/queues/0/committed").await;
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["data"]["committed"], Value::Null);
+
+    let (status, body) = h.get("/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains("skyview_receiver_samples_applied_total 120\n"),
+        "20 series x 3 samples x 2 tenants applied:\n{text}"
+    );
+    h.node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_invalid_request_is_refused_whole_with_a_message() {
+    let limits = ReceiverLimits {
+        max_labels_per_series: 4,
+        max_label_name_len: 16,
+        max_label_value_len: 32,
+        ..ReceiverLimits::default()
+    };
+    let h = Harness::start(limits).await;
+    let t = now_ms();
+    let good = || series(&[("__name__", "good"), ("job", "x")], &[(t, 1.0)]);
+    let cases: Vec<(TimeSeries, &str)> = vec![
+        (
+            series(&[("__name__", "up"), ("1job", "x")], &[(t, 1.0)]),
+            "invalid label name \"1job\"",
+        ),
+        (
+            series(&[("", "x"), ("__name__", "up")], &[(t, 1.0)]),
+            "empty label name",
+        ),
+        (
+            series(
+                &[("__name__", "up"), ("job", "a"), ("job", "b")],
+                &[(t, 1.0)],
+            ),
+            "duplicate label name \"job\"",
+        ),
+        (
+            series(&[("job", "a"), ("__name__", "up")], &[(t, 1.0)]),
+            "not sorted",
+        ),
+        (series(&[("job", "a")], &[(t, 1.0)]), "missing metric name"),
+        (
+            series(&[("__name__", "up-time")], &[(t, 1.0)]),
+            "invalid metric name \"up-time\"",
+        ),
+        (
+            series(
+                &[
+                    ("__name__", "up"),
+                    ("a", "1"),
+                    ("b", "1"),
+                    ("c", "1"),
+                    ("d", "1"),
+                ],
+                &[(t, 1.0)],
+            ),
+            "5 labels, above the limit of 4",
+        ),
+        (
+            series(
+                &[("__name__", "up"), ("a_very_long_label_name", "1")],
+                &[(t, 1.0)],
+            ),
+            "above the limit of 16 bytes",
+        ),
+        (
+            series(&[("__name__", "up"), ("job", &"v".repeat(33))], &[(t, 1.0)]),
+            "above the limit of 32 bytes",
+        ),
+        (
+            series(&[("__name__", "up")], &[(t + 11 * 60 * 1000, 1.0)]),
+            "ahead of the receiver's clock",
+        ),
+    ];
+    for (bad, expected) in cases {
+        let (status, json) = h.write(&request(vec![good(), bad]), &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{expected}: {json}");
+        assert_eq!(json["status"], "error");
+        assert_eq!(json["errorType"], "bad_data");
+        let message = json["error"].as_str().unwrap();
+        assert!(message.contains(expected), "{message:?} lacks {expected:?}");
+        assert!(
+            message.starts_with("series {"),
+            "names the series: {message}"
+        );
+    }
+
+    // Transport-level refusals.
+    let (status, json) = h.write_raw(vec![0xff; 16], &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(json["error"].as_str().unwrap().contains("snappy"), "{json}");
+    let not_protobuf = snap::raw::Encoder::new()
+        .compress_vec(&[0x0a, 0x05, 0x01])
+        .unwrap();
+    let (status, json) = h.write_raw(not_protobuf, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        json["error"].as_str().unwrap().contains("protobuf"),
+        "{json}"
+    );
+    let (status, json) = h
+        .write(&request(vec![good()]), &[("X-Skyview-Batch", "edge/1/9-3")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        json["error"].as_str().unwrap().contains("X-Skyview-Batch"),
+        "{json}"
+    );
+    let (status, json) = h
+        .write(&request(vec![good()]), &[("X-Scope-OrgID", "a/b")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        json["error"].as_str().unwrap().contains("X-Scope-OrgID"),
+        "{json}"
+    );
+
+    assert!(
+        h.select("good").await.is_empty(),
+        "nothing of any refused request stored"
+    );
+    h.node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn size_limits_refuse_before_buffering_or_decompressing() {
+    let h = Harness::start(ReceiverLimits {
+        max_body_bytes: 1024,
+        max_decoded_bytes: 4096,
+        ..ReceiverLimits::default()
+    })
+    .await;
+    let t = now_ms();
+    let repeated = |n: usize| {
+        request(
+            (0..n)
+                .map(|i| {
+                    series(
+                        &[("__name__", "m"), ("i", &format!("{}", i % 5))],
+                        &[(t, 0.0)],
+                    )
+                })
+                .collect(),
+        )
+    };
+    // Random label values do not compress: over the body limit.
+    let noisy = request(
+        (0..200)
+            .map(|i| {
+                let value = format!("{:x}", (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                series(&[("__name__", "m"), ("v", &value)], &[(t, 0.0)])
+            })
+            .collect(),
+    );
+    let body = encode_write_request(&noisy).unwrap();
+    assert!(body.len() > 1024);
+    let (status, json) = h.write_raw(body, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        json["error"], "request body exceeds the limit of 1024 bytes",
+        "{json}"
+    );
+    // Repeated series compress well: under the body limit, over the decoded limit.
+    let body = encode_write_request(&repeated(400)).unwrap();
+    assert!(body.len() <= 1024, "{}", body.len());
+    let (status, json) = h.write_raw(body, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let message = json["error"].as_str().unwrap();
+    assert!(
+        message.contains("above the limit of 4096 bytes"),
+        "{message}"
+    );
+    assert!(h.select("m").await.is_empty());
+    assert_eq!(h.write(&repeated(5), &[]).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(h.select("m").await.len(), 5);
+    h.node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_health_and_internal_routes() {
+    let h = Harness::start(ReceiverLimits::default()).await;
+    let (status, body) = h.get("/-/healthy").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+
+    let (status, body) = h.get("/api/v1/status/cluster").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["status"], "success");
+    assert_eq!(json["data"]["shards_total"], 4);
+    assert_eq!(json["data"]["shards"].as_array().unwrap().len(), 4);
+
+    let (status, body) = h
+        .send(
+            Request::post("/internal/no/such/route")
+                .body(Body::from("x"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+
+    let (status, body) = h.get("/api/v1/internal/select?match[]=rate(up[5m])").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["errorType"], "bad_data");
+
+    let (status, _) = h
+        .send(
+            Request::post("/api/v1/admin/nodes/42/remove")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "node 42 is not a member");
+    h.node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_query_api_reads_every_shard_and_keeps_tenants_apart() {
+    let h = Harness::start(ReceiverLimits::default()).await;
+    let t = now_ms() / 1000 * 1000 - 60_000;
+    let write = request(
+        (0..12)
+            .map(|i| {
+                series(
+                    &[
+                        ("__name__", "hits_total"),
+                        ("i", &i.to_string()),
+                        ("job", &format!("j{}", i % 3)),
+                    ],
+                    &[(t, 0.0), (t + 30_000, 30.0 * f64::from(i))],
+                )
+            })
+            .collect(),
+    );
+    let (status, _) = h.write(&write, &[]).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let query = |q: &str| {
+        format!(
+            "/api/v1/query?query={}&time={}",
+            form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>(),
+            (t + 30_000) / 1000
+        )
+    };
+    // Read your writes: the 12 series sit in all 4 shards; 30 x (0 + 1 + ... + 11) = 1980.
+    let (status, body) = h.get(&query("sum(hits_total)")).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["data"]["resultType"], "vector");
+    assert_eq!(json["data"]["result"][0]["value"][1], "1980");
+    let (_, body) = h.get(&query("count by (job) (hits_total)")).await;
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["data"]["result"].as_array().unwrap().len(), 3);
+    // Another tenant sees none of it; an invalid tenant is refused as bad data.
+    let other = Request::get(query("count(hits_total)"))
+        .header("X-Scope-OrgID", "other")
+        .body(Body::empty())
+        .unwrap();
+    let (status, body) = h.send(other).await;
+    assert_eq!(status, StatusCode::OK);
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["data"]["result"], serde_json::json!([]));
+    let invalid = Request::get(query("up"))
+        .header("X-Scope-OrgID", "..")
+        .body(Body::empty())
+        .unwrap();
+    let (status, body) = h.send(invalid).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["errorType"], "bad_data");
+    h.node.shutdown().await;
+}
