@@ -106,6 +106,19 @@ pub struct ReceiverArgs {
     /// `--query.lookback-delta`).
     #[arg(long = "query.lookback-delta", default_value = "5m", value_parser = parse_duration)]
     pub query_lookback_delta: Duration,
+
+    /// Most samples one remote-read response may carry; 0 for no limit (Prometheus's
+    /// `--storage.remote.read-sample-limit`).
+    #[arg(
+        long = "storage.remote.read-sample-limit",
+        default_value_t = 50_000_000
+    )]
+    pub remote_read_sample_limit: usize,
+
+    /// Remote reads served at once, more wait; 0 for no limit (Prometheus's
+    /// `--storage.remote.read-concurrent-limit`).
+    #[arg(long = "storage.remote.read-concurrent-limit", default_value_t = 10)]
+    pub remote_read_concurrent_limit: usize,
 }
 
 /// `1=http://h1:9201,2=http://h2:9201`.
@@ -199,7 +212,7 @@ impl ReceiverArgs {
         })
     }
 
-    /// The write path's limits.
+    /// The write path's and remote read's limits.
     pub fn limits(&self) -> ReceiverLimits {
         ReceiverLimits {
             max_body_bytes: self.max_body_size,
@@ -209,6 +222,8 @@ impl ReceiverArgs {
             max_label_value_len: self.max_label_value_length,
             max_future_ms: millis(self.max_future),
             max_internal_body_bytes: self.max_internal_body_size,
+            remote_read_sample_limit: self.remote_read_sample_limit,
+            remote_read_concurrency: self.remote_read_concurrent_limit,
         }
     }
 }
@@ -239,6 +254,14 @@ impl ReceiverArgs {
                 humantime_short(self.query_lookback_delta),
             ),
             ("storage.retention", humantime_short(self.retention)),
+            (
+                "storage.remote.read-sample-limit",
+                self.remote_read_sample_limit.to_string(),
+            ),
+            (
+                "storage.remote.read-concurrent-limit",
+                self.remote_read_concurrent_limit.to_string(),
+            ),
             ("shards", self.shards.to_string()),
             ("replication-factor", self.replication_factor.to_string()),
         ];

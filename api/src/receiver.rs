@@ -4,6 +4,7 @@
 //! | route | what |
 //! | --- | --- |
 //! | `POST /api/v1/write` | Prometheus remote write 1.0 ([`write`]) |
+//! | `POST /api/v1/read` | Prometheus remote read, SAMPLES ([`read`]) |
 //! | `GET /api/v1/status/cluster` | members, meta group, shards ([`cluster`]) |
 //! | `GET /api/v1/agents/{agent}/queues/{queue}/committed` | an agent queue's committed mark ([`agents`]) |
 //! | `GET /api/v1/internal/select` | samples of matching series as a matrix ([`select`]) |
@@ -26,6 +27,7 @@ pub mod limits;
 pub mod matrix;
 pub mod metrics;
 pub mod query_source;
+pub mod read;
 #[cfg(test)]
 mod router_tests;
 pub mod select;
@@ -42,6 +44,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use skyview_query_api::QueryState;
 use skyview_raft::node::Node;
+use tokio::sync::Semaphore;
 
 pub use error::ApiError;
 pub use limits::ReceiverLimits;
@@ -57,6 +60,8 @@ pub struct ReceiverState {
     pub node: Arc<Node>,
     pub limits: Arc<ReceiverLimits>,
     pub metrics: Arc<ReceiverMetrics>,
+    /// Remote reads in flight (`limits.remote_read_concurrency` permits).
+    pub read_slots: Arc<Semaphore>,
 }
 
 impl FromRef<ReceiverState> for Arc<ReceiverMetrics> {
@@ -69,13 +74,19 @@ impl FromRef<ReceiverState> for Arc<ReceiverMetrics> {
 pub fn router(node: Arc<Node>, limits: ReceiverLimits, query: QueryConfig) -> Router {
     let source = query_source::ClusterQuerySource::new(Arc::clone(&node));
     let query_api = skyview_query_api::router(QueryState::with_source(Arc::new(source), query));
+    let read_slots = match limits.remote_read_concurrency {
+        0 => Semaphore::MAX_PERMITS,
+        n => n,
+    };
     let state = ReceiverState {
         node,
         limits: Arc::new(limits),
         metrics: Arc::new(ReceiverMetrics::new()),
+        read_slots: Arc::new(Semaphore::new(read_slots)),
     };
     Router::new()
         .route(WRITE_PATH, post(write::write))
+        .route("/api/v1/read", post(read::read))
         .route("/api/v1/status/cluster", get(cluster::status))
         .route(
             "/api/v1/agents/{agent}/queues/{queue}/committed",

@@ -27,6 +27,7 @@ pub mod cluster;
 pub mod completeness;
 pub mod exposition;
 pub mod fake_receiver;
+pub mod grafana_calls;
 pub mod peers;
 pub mod ports;
 pub mod proc_stats;

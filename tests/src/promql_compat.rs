@@ -617,6 +617,34 @@ pub struct ApiRequest {
     pub method: HttpMethod,
 }
 
+impl ApiRequest {
+    /// `/api/v1/query` of `expr` at `time_ms`, by GET.
+    pub fn instant(expr: &str, time_ms: i64) -> Self {
+        Self {
+            path: "/api/v1/query",
+            params: vec![
+                ("query".to_owned(), expr.to_owned()),
+                ("time".to_owned(), unix_seconds(time_ms)),
+            ],
+            method: HttpMethod::Get,
+        }
+    }
+
+    /// `/api/v1/query_range` of `expr` from `start_ms` to `end_ms` every `step`, by GET.
+    pub fn range(expr: &str, start_ms: i64, end_ms: i64, step: &str) -> Self {
+        Self {
+            path: "/api/v1/query_range",
+            params: vec![
+                ("query".to_owned(), expr.to_owned()),
+                ("start".to_owned(), unix_seconds(start_ms)),
+                ("end".to_owned(), unix_seconds(end_ms)),
+                ("step".to_owned(), step.to_owned()),
+            ],
+            method: HttpMethod::Get,
+        }
+    }
+}
+
 /// A sample as the API returns it, timestamp in milliseconds.
 #[derive(Clone, Copy, Debug)]
 pub struct Point {

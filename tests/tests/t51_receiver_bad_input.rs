@@ -24,6 +24,8 @@ const LIMITS: ReceiverLimits = ReceiverLimits {
     max_label_value_len: 64,
     max_future_ms: 10 * 60 * 1000,
     max_internal_body_bytes: 1 << 30,
+    remote_read_sample_limit: 50_000_000,
+    remote_read_concurrency: 10,
 };
 
 /// Every series of this test carries `case`, so one selector finds anything stored.

@@ -16,6 +16,9 @@
 //! fail, and [`parameter_cases`] varies the API's parameters themselves. Every
 //! seventh query is a form-encoded POST; the Skyview queries go to the three nodes in turn.
 //!
+//! Then Grafana's own calls ([`grafana_calls`]: label names and values, series, metadata,
+//! status, panel queries with a bare-number `step`) go to both, and their answers must agree.
+//!
 //! The suite prints `promql compatibility: N/M queries match` and every mismatch, and fails
 //! on any mismatch whose table expression is not in [`KNOWN_DEVIATIONS`]. It also fails when
 //! Prometheus itself contradicts a table (an expression meant to succeed fails, or a bad one
@@ -24,6 +27,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, ensure, Result};
+use skyview_tests::grafana_calls::{compare_calls, grafana_calls};
 use skyview_tests::peers::{peer_binary, Prometheus};
 use skyview_tests::promql_compat::{
     compare, rfc3339, summary, unix_seconds, ApiRequest, DataSet, HttpMethod, Order, Outcome,
@@ -512,30 +516,6 @@ fn order_of(expr: &str) -> Order {
     }
 }
 
-fn instant(expr: &str, time_ms: i64) -> ApiRequest {
-    ApiRequest {
-        path: "/api/v1/query",
-        params: vec![
-            ("query".to_owned(), expr.to_owned()),
-            ("time".to_owned(), unix_seconds(time_ms)),
-        ],
-        method: HttpMethod::Get,
-    }
-}
-
-fn range(expr: &str, start_ms: i64, end_ms: i64, step: &str) -> ApiRequest {
-    ApiRequest {
-        path: "/api/v1/query_range",
-        params: vec![
-            ("query".to_owned(), expr.to_owned()),
-            ("start".to_owned(), unix_seconds(start_ms)),
-            ("end".to_owned(), unix_seconds(end_ms)),
-            ("step".to_owned(), step.to_owned()),
-        ],
-        method: HttpMethod::Get,
-    }
-}
-
 fn params(pairs: &[(&str, String)]) -> Vec<(String, String)> {
     pairs
         .iter()
@@ -564,7 +544,7 @@ fn build_queries(data: &DataSet) -> Vec<Query> {
             push(
                 table_expr,
                 format!("instant@{name}"),
-                instant(&expr, t),
+                ApiRequest::instant(&expr, t),
                 Expect::Success,
             );
         }
@@ -572,7 +552,7 @@ fn build_queries(data: &DataSet) -> Vec<Query> {
         push(
             table_expr,
             format!("range@{name}"),
-            range(&expr, start, end, step),
+            ApiRequest::range(&expr, start, end, step),
             Expect::Success,
         );
     }
@@ -582,7 +562,7 @@ fn build_queries(data: &DataSet) -> Vec<Query> {
             push(
                 table_expr,
                 format!("instant@{name}"),
-                instant(&expr, t),
+                ApiRequest::instant(&expr, t),
                 Expect::Success,
             );
         }
@@ -593,13 +573,13 @@ fn build_queries(data: &DataSet) -> Vec<Query> {
         push(
             table_expr,
             "instant@near-end".to_owned(),
-            instant(table_expr, near_end),
+            ApiRequest::instant(table_expr, near_end),
             Expect::Error,
         );
         push(
             table_expr,
             format!("range@{whole}"),
-            range(table_expr, start, end, step),
+            ApiRequest::range(table_expr, start, end, step),
             Expect::Error,
         );
     }
@@ -607,7 +587,7 @@ fn build_queries(data: &DataSet) -> Vec<Query> {
         push(
             table_expr,
             format!("range@{whole}"),
-            range(table_expr, start, end, step),
+            ApiRequest::range(table_expr, start, end, step),
             Expect::Error,
         );
     }
@@ -777,7 +757,7 @@ fn is_known_deviation(table_expr: &str) -> Option<&'static str> {
 /// Checks that both servers hold every series of the data set: a range selector over the
 /// whole window with the metric names kept.
 async fn count_series(client: &QueryClient, base: &str, data: &DataSet) -> Result<usize> {
-    let request = range(
+    let request = ApiRequest::range(
         r#"{__name__=~".+"}"#,
         data.start_ms(),
         data.end_ms() + 60_000,
@@ -979,6 +959,24 @@ async fn promql_answers_match_prometheus() -> Result<()> {
         failures == 0,
         "{failures} of {total} queries differ from Prometheus and are not known deviations \
          (listed above)"
+    );
+
+    // Grafana's own calls, as its Prometheus data source sends them, over the last hour.
+    let now = now_ms();
+    let calls = grafana_calls(now - 3_600_000, now, "http_requests_total");
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?;
+    let report = compare_calls(&http, &prometheus_url, &skyview_urls[1], &calls).await?;
+    eprintln!(
+        "grafana calls: {}/{} answers agree with Prometheus",
+        report.calls - report.mismatches.len(),
+        report.calls
+    );
+    ensure!(
+        report.mismatches.is_empty(),
+        "Grafana's calls get answers unlike Prometheus's:\n{}",
+        report.mismatches.join("\n")
     );
     Ok(())
 }

@@ -59,6 +59,13 @@ pub enum ApiError {
     /// A blocking task of the request panicked (a bug): nothing was proposed.
     #[error("request task failed: {0}")]
     Task(String),
+    /// A remote-read request that cannot be answered as asked: undecodable, no supported
+    /// response type, a bad matcher, or above the sample limit.
+    #[error("{0}")]
+    RemoteRead(String),
+    /// Series could not be selected from a shard.
+    #[error("selecting series: {0}")]
+    Select(String),
 }
 
 impl ApiError {
@@ -76,7 +83,8 @@ impl ApiError {
             | ApiError::BatchHeader(_)
             | ApiError::InvalidSeries(_)
             | ApiError::SamplesRejected { .. }
-            | ApiError::BadQuery(_) => BAD_DATA,
+            | ApiError::BadQuery(_)
+            | ApiError::RemoteRead(_) => BAD_DATA,
             ApiError::Write(WriteError::Unavailable { .. }) => UNAVAILABLE,
             ApiError::Write(WriteError::Timeout { .. }) => TIMEOUT,
             ApiError::Write(WriteError::Fatal(_)) => INTERNAL,
@@ -94,7 +102,9 @@ impl ApiError {
             ApiError::Internal(InternalError::BadBody { .. }) => BAD_DATA,
             ApiError::Internal(InternalError::GroupNotHosted { .. })
             | ApiError::Internal(InternalError::ShuttingDown) => UNAVAILABLE,
-            ApiError::Internal(InternalError::Encode(_)) | ApiError::Task(_) => INTERNAL,
+            ApiError::Internal(InternalError::Encode(_))
+            | ApiError::Task(_)
+            | ApiError::Select(_) => INTERNAL,
         }
     }
 }

@@ -7,7 +7,8 @@
 //! grace period). Prometheus senders batch 2,000 samples per request by default, a few hundred
 //! kilobytes, so they never come near these.
 
-/// Per-request limits of the write path (`--write.*` flags).
+/// Per-request limits of the write path (`--write.*` flags) and of remote read
+/// (`--storage.remote.read-*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiverLimits {
     /// Largest compressed request body accepted (bytes). Checked while the body is read, so a
@@ -30,6 +31,12 @@ pub struct ReceiverLimits {
     /// Largest body of a peer RPC on `/internal/` (bytes). The largest are Raft appends (up to
     /// 32 group-committed entries); snapshots travel in openraft's chunks of a few MiB.
     pub max_internal_body_bytes: usize,
+    /// Most samples one remote-read response may carry, over all its queries (0: no limit).
+    /// Prometheus's `--storage.remote.read-sample-limit` (5e7).
+    pub remote_read_sample_limit: usize,
+    /// Remote reads served at once; the rest wait (0: no limit). Prometheus's
+    /// `--storage.remote.read-concurrent-limit` (10).
+    pub remote_read_concurrency: usize,
 }
 
 impl Default for ReceiverLimits {
@@ -42,6 +49,8 @@ impl Default for ReceiverLimits {
             max_label_value_len: 2048,
             max_future_ms: 10 * 60 * 1000,
             max_internal_body_bytes: 4 << 30,
+            remote_read_sample_limit: 50_000_000,
+            remote_read_concurrency: 10,
         }
     }
 }

@@ -27,15 +27,18 @@ impl ClusterQuerySource {
     pub fn new(node: Arc<Node>) -> Self {
         Self { node }
     }
+
+    /// The checked `tenant`'s series in every shard, read through `node` (remote read uses it
+    /// directly: it has its tenant already).
+    pub fn tenant_data(node: Arc<Node>, tenant: String) -> Arc<dyn Queryable> {
+        Arc::new(TenantData { node, tenant })
+    }
 }
 
 impl QuerySource for ClusterQuerySource {
     fn queryable(&self, tenant: Option<&str>) -> Result<Arc<dyn Queryable>, String> {
         let tenant = tenant_from(tenant.map(str::as_bytes)).map_err(|e| e.to_string())?;
-        Ok(Arc::new(TenantData {
-            node: Arc::clone(&self.node),
-            tenant,
-        }))
+        Ok(Self::tenant_data(Arc::clone(&self.node), tenant))
     }
 }
 

@@ -13,6 +13,8 @@ use skyview_raft::node::{Node, NodeConfig};
 use tower::ServiceExt;
 
 use super::{router, QueryConfig, ReceiverLimits};
+use crate::remote_read::{LabelMatcher, MatchType, Query, ReadRequest, ReadResponse, ResponseType};
+use crate::remote_write::codec::{decode_message, encode_message};
 use crate::remote_write::{encode_write_request, Label, Sample, TimeSeries, WriteRequest};
 
 struct Harness {
@@ -490,5 +492,181 @@ async fn the_query_api_reads_every_shard_and_keeps_tenants_apart() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let json: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(json["errorType"], "bad_data");
+    h.node.shutdown().await;
+}
+
+impl Harness {
+    /// Sends a remote-read request; the decoded response, or the status and error JSON.
+    async fn remote_read(
+        &self,
+        request: &ReadRequest,
+        tenant: Option<&str>,
+    ) -> Result<ReadResponse, (StatusCode, Value)> {
+        let mut builder = Request::post("/api/v1/read")
+            .header("Content-Encoding", "snappy")
+            .header("Content-Type", "application/x-protobuf");
+        if let Some(tenant) = tenant {
+            builder = builder.header("X-Scope-OrgID", tenant);
+        }
+        let body = Body::from(encode_message(request).unwrap());
+        let response = self
+            .app
+            .clone()
+            .oneshot(builder.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        if status != StatusCode::OK {
+            return Err((status, serde_json::from_slice(&body).unwrap()));
+        }
+        assert_eq!(headers["content-type"], "application/x-protobuf");
+        assert_eq!(headers["content-encoding"], "snappy");
+        Ok(decode_message(&body, usize::MAX).unwrap())
+    }
+}
+
+fn read_query(start: i64, end: i64, matchers: &[(MatchType, &str, &str)]) -> Query {
+    Query {
+        start_timestamp_ms: start,
+        end_timestamp_ms: end,
+        matchers: matchers
+            .iter()
+            .map(|(op, name, value)| LabelMatcher {
+                r#type: *op as i32,
+                name: (*name).into(),
+                value: (*value).into(),
+            })
+            .collect(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_read_returns_raw_samples_of_every_shard() {
+    let h = Harness::start(ReceiverLimits {
+        remote_read_sample_limit: 30,
+        ..ReceiverLimits::default()
+    })
+    .await;
+    let t = now_ms() / 1000 * 1000 - 60_000;
+    let stale = f64::from_bits(0x7ff0_0000_0000_0002);
+    let write = request(
+        (0..8)
+            .map(|i| {
+                series(
+                    &[
+                        ("__name__", "temp"),
+                        ("i", &i.to_string()),
+                        ("room", if i % 2 == 0 { "even" } else { "odd" }),
+                    ],
+                    &[(t, 1.0), (t + 15_000, f64::from(i)), (t + 30_000, stale)],
+                )
+            })
+            .collect(),
+    );
+    assert_eq!(h.write(&write, &[]).await.0, StatusCode::NO_CONTENT);
+
+    // Two queries, answered in order: a regex over every shard, and a narrower range.
+    let read = ReadRequest {
+        queries: vec![
+            read_query(t, t + 30_000, &[(MatchType::Re, "__name__", "te.*")]),
+            read_query(
+                t + 10_000,
+                t + 20_000,
+                &[
+                    (MatchType::Eq, "__name__", "temp"),
+                    (MatchType::Neq, "room", "odd"),
+                    (MatchType::Nre, "i", "[02]"),
+                ],
+            ),
+        ],
+        accepted_response_types: vec![],
+    };
+    let response = h.remote_read(&read, None).await.unwrap();
+    assert_eq!(response.results.len(), 2);
+    let all = &response.results[0].timeseries;
+    assert_eq!(all.len(), 8);
+    for series in all {
+        assert_eq!(series.labels[0].name, "__name__");
+        assert_eq!(series.samples.len(), 3, "{series:?}");
+        // The staleness marker travels bit for bit: the reader's engine applies it.
+        assert_eq!(series.samples[2].value.to_bits(), stale.to_bits());
+    }
+    let narrow = &response.results[1].timeseries;
+    let names: Vec<&str> = narrow
+        .iter()
+        .map(|s| {
+            s.labels
+                .iter()
+                .find(|l| l.name == "i")
+                .unwrap()
+                .value
+                .as_str()
+        })
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.contains(&"4") && names.contains(&"6"), "{names:?}");
+    for series in narrow {
+        assert_eq!(series.samples.len(), 1);
+        assert_eq!(series.samples[0].timestamp, t + 15_000);
+    }
+
+    // Another tenant reads nothing; SAMPLES is chosen wherever the reader lists it.
+    let mut other = read.clone();
+    other.accepted_response_types = vec![
+        ResponseType::StreamedXorChunks as i32,
+        ResponseType::Samples as i32,
+    ];
+    let response = h.remote_read(&other, Some("other")).await.unwrap();
+    assert!(response.results.iter().all(|r| r.timeseries.is_empty()));
+
+    // Refusals: chunks only, a bad regex, an unknown matcher type, the sample limit (24 + 2
+    // samples fit in 30, twice the first query does not), and a body that is not snappy.
+    let mut chunks_only = read.clone();
+    chunks_only.accepted_response_types = vec![ResponseType::StreamedXorChunks as i32];
+    let refusals = [
+        chunks_only,
+        ReadRequest {
+            queries: vec![read_query(t, t, &[(MatchType::Re, "i", "(")])],
+            accepted_response_types: vec![],
+        },
+        ReadRequest {
+            queries: vec![Query {
+                matchers: vec![LabelMatcher {
+                    r#type: 7,
+                    name: "i".into(),
+                    value: "1".into(),
+                }],
+                ..read_query(t, t, &[])
+            }],
+            accepted_response_types: vec![],
+        },
+        ReadRequest {
+            queries: vec![read.queries[0].clone(), read.queries[0].clone()],
+            accepted_response_types: vec![],
+        },
+    ];
+    let expected = [
+        "none of the requested response types",
+        "invalid matcher for label \"i\"",
+        "invalid matcher type 7",
+        "exceeded sample limit (30)",
+    ];
+    for (request, expected) in refusals.iter().zip(expected) {
+        let (status, json) = h.remote_read(request, None).await.unwrap_err();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
+        assert_eq!(json["errorType"], "bad_data");
+        let message = json["error"].as_str().unwrap();
+        assert!(message.contains(expected), "{message:?} lacks {expected:?}");
+    }
+    let garbage = Request::post("/api/v1/read")
+        .body(Body::from(vec![0xffu8; 16]))
+        .unwrap();
+    let (status, body) = h.send(garbage).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("decoding the remote-read request"));
     h.node.shutdown().await;
 }

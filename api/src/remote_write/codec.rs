@@ -1,15 +1,17 @@
-//! Snappy block framing of a protobuf `WriteRequest`, as remote write 1.0 requires.
+//! Snappy block framing of protobuf messages, as remote write 1.0 and remote read (SAMPLES)
+//! require.
 //!
-//! The body of a request is the protobuf encoding of one [`WriteRequest`], compressed with
-//! snappy's *block* format (`snap::raw`), not the streaming frame format. A block starts with
-//! the uncompressed length as a varint, which lets the decoder check the size a body claims
-//! against a limit before it allocates: a 1 MB body cannot make a receiver allocate 4 GB.
+//! The body of a request is the protobuf encoding of one message ([`WriteRequest`], or remote
+//! read's `ReadRequest` and `ReadResponse`), compressed with snappy's *block* format
+//! (`snap::raw`), not the streaming frame format. A block starts with the uncompressed length
+//! as a varint, which lets the decoder check the size a body claims against a limit before it
+//! allocates: a 1 MB body cannot make a receiver allocate 4 GB.
 
 use prost::Message;
 
 use super::proto::WriteRequest;
 
-/// Why a request body could not be turned into a [`WriteRequest`] (or back).
+/// Why a body could not be turned into a message (or back).
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
     /// The body declares an uncompressed size above the caller's limit.
@@ -18,23 +20,23 @@ pub enum WireError {
     /// Not valid snappy block data (or, when encoding, too large for snappy).
     #[error("snappy: {0}")]
     Snappy(#[from] snap::Error),
-    /// Valid snappy, but not a valid `WriteRequest`.
+    /// Valid snappy, but not a valid message of the expected type.
     #[error("protobuf: {0}")]
     Protobuf(#[from] prost::DecodeError),
 }
 
-/// Encodes and compresses a request into a body ready to send.
-pub fn encode_write_request(request: &WriteRequest) -> Result<Vec<u8>, WireError> {
-    let raw = request.encode_to_vec();
+/// Encodes and compresses a message into a body ready to send.
+pub fn encode_message<M: Message>(message: &M) -> Result<Vec<u8>, WireError> {
+    let raw = message.encode_to_vec();
     Ok(snap::raw::Encoder::new().compress_vec(&raw)?)
 }
 
 /// Decompresses and decodes a body, refusing bodies that would decode to more than
 /// `max_decoded_len` bytes. The length is read from the snappy header before any allocation.
-pub fn decode_write_request(
+pub fn decode_message<M: Message + Default>(
     body: &[u8],
     max_decoded_len: usize,
-) -> Result<WriteRequest, WireError> {
+) -> Result<M, WireError> {
     let size = snap::raw::decompress_len(body)?;
     if size > max_decoded_len {
         return Err(WireError::DecodedTooLarge {
@@ -43,7 +45,20 @@ pub fn decode_write_request(
         });
     }
     let raw = snap::raw::Decoder::new().decompress_vec(body)?;
-    Ok(WriteRequest::decode(raw.as_slice())?)
+    Ok(M::decode(raw.as_slice())?)
+}
+
+/// [`encode_message`] for the remote-write request.
+pub fn encode_write_request(request: &WriteRequest) -> Result<Vec<u8>, WireError> {
+    encode_message(request)
+}
+
+/// [`decode_message`] for the remote-write request.
+pub fn decode_write_request(
+    body: &[u8],
+    max_decoded_len: usize,
+) -> Result<WriteRequest, WireError> {
+    decode_message(body, max_decoded_len)
 }
 
 #[cfg(test)]

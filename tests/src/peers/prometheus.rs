@@ -1,6 +1,6 @@
 //! Prometheus 2.42, as a remote-write receiver (server mode with
-//! `--web.enable-remote-write-receiver`) or as the agent the benchmark compares against
-//! (`--enable-feature=agent`).
+//! `--web.enable-remote-write-receiver`), as a server with any configuration (remote read,
+//! federation), or as the agent the benchmark compares against (`--enable-feature=agent`).
 
 use std::path::{Path, PathBuf};
 
@@ -20,20 +20,33 @@ impl Prometheus {
     /// Starts a server that scrapes nothing and accepts remote writes at
     /// [`Self::write_url`]; its TSDB lives in `dir/prometheus-data`.
     pub async fn start_receiver(dir: &Path) -> Result<Self> {
-        let config = dir.join("prometheus-receiver.yml");
-        std::fs::write(&config, "global:\n  scrape_interval: 15s\n")
-            .with_context(|| format!("writing {}", config.display()))?;
-        let data = dir.join("prometheus-data");
-        Self::start(
-            "prometheus-receiver",
+        Self::start_server(
             dir,
-            vec![
-                format!("--config.file={}", config.display()),
-                format!("--storage.tsdb.path={}", data.display()),
-                "--web.enable-remote-write-receiver".to_owned(),
-            ],
+            "prometheus-receiver",
+            "global:\n  scrape_interval: 15s\n",
+            &["--web.enable-remote-write-receiver"],
         )
         .await
+    }
+
+    /// Starts a server named `name` with `config` as its prometheus.yml and `extra_args`; its
+    /// config is `dir/{name}.yml` and its TSDB `dir/{name}-data`.
+    pub async fn start_server(
+        dir: &Path,
+        name: &str,
+        config: &str,
+        extra_args: &[&str],
+    ) -> Result<Self> {
+        let config_path = dir.join(format!("{name}.yml"));
+        std::fs::write(&config_path, config)
+            .with_context(|| format!("writing {}", config_path.display()))?;
+        let data = dir.join(format!("{name}-data"));
+        let mut args = vec![
+            format!("--config.file={}", config_path.display()),
+            format!("--storage.tsdb.path={}", data.display()),
+        ];
+        args.extend(extra_args.iter().map(|arg| (*arg).to_owned()));
+        Self::start(name, dir, args).await
     }
 
     /// Starts Prometheus in agent mode with `config` (a prometheus.yml with `remote_write`);
