@@ -2,12 +2,12 @@
 //! VictoriaMetrics 1.79, a single-node RF=1 Skyview and a 3-node RF=3 Skyview, side by side in
 //! one run; and, with `--failover`, the failover measurement on a 3-node RF=3 Skyview.
 //!
-//! Run it with (the release `skyview` binary must be built first):
+//! Run it with (one release build of every binary, so RocksDB builds once):
 //!
 //! ```text
-//! cargo build --release --bin skyview
-//! cargo run --release -p skyview-tests --bin bench-ingest -- --series 100000 --rounds 40
-//! cargo run --release -p skyview-tests --bin bench-ingest -- --failover --failover-trials 20
+//! cargo build --release --workspace --bins
+//! target/release/bench-ingest --series 100000 --rounds 40
+//! target/release/bench-ingest --failover --failover-trials 20
 //! ```
 //!
 //! `--series 10000 --rounds 1000` gives the brief's storage workload (bytes per sample after
