@@ -63,6 +63,7 @@
 //!   first [`Engine::new`] registers `holt_winters` with the parser's global function table,
 //!   and the 3.x name is rejected like every other function 2.42 lacks.
 
+pub mod calendar;
 mod engine;
 mod error;
 mod eval;
