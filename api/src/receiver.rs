@@ -25,6 +25,7 @@ pub mod health;
 pub mod internal;
 pub mod limits;
 pub mod matrix;
+pub mod metadata;
 pub mod metrics;
 pub mod query_source;
 pub mod read;

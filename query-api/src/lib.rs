@@ -47,7 +47,9 @@ use axum::routing::get;
 use axum::Router;
 
 pub use error::ApiError;
-pub use state::{BuildInfo, Clock, QueryConfig, QuerySource, QueryState, TENANT_HEADER};
+pub use state::{
+    BuildInfo, Clock, MetricMetadata, QueryConfig, QuerySource, QueryState, TENANT_HEADER,
+};
 
 /// The query API's routes, ready to be merged into a server's router.
 pub fn router(state: QueryState) -> Router {

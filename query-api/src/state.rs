@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use futures::future::BoxFuture;
 use skyview_promql::{EngineOptions, Labels, Queryable};
 use tokio::sync::Semaphore;
 
@@ -82,11 +83,31 @@ impl Default for QueryConfig {
 /// The header naming a request's tenant (Cortex and Mimir's).
 pub const TENANT_HEADER: &str = "X-Scope-OrgID";
 
+/// One metric family's metadata, as `/api/v1/metadata` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MetricMetadata {
+    /// The metric family name.
+    pub family: String,
+    /// Prometheus's lower-case type name (`counter`, `gauge`, `histogram`, ...).
+    pub kind: String,
+    pub help: String,
+    pub unit: String,
+}
+
 /// Where a request's series come from: the data of its tenant.
 pub trait QuerySource: Send + Sync {
     /// The data the request with the raw `X-Scope-OrgID` header `tenant` (`None` without the
     /// header) may read, or why the header is refused (a `bad_data` error).
     fn queryable(&self, tenant: Option<&str>) -> Result<Arc<dyn Queryable>, String>;
+
+    /// The metric metadata that tenant's senders sent, or why the header is refused. A source
+    /// without metadata has none.
+    fn metadata<'a>(
+        &'a self,
+        _tenant: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<MetricMetadata>, String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 /// One data set for every request, whatever its tenant header.
@@ -144,6 +165,14 @@ impl QueryState {
     pub(crate) fn queryable(&self, params: &Params) -> Result<Arc<dyn Queryable>, ApiError> {
         self.source
             .queryable(params.tenant())
+            .map_err(ApiError::BadData)
+    }
+
+    /// The metric metadata the request with `params` may read.
+    pub(crate) async fn metadata(&self, params: &Params) -> Result<Vec<MetricMetadata>, ApiError> {
+        self.source
+            .metadata(params.tenant())
+            .await
             .map_err(ApiError::BadData)
     }
 

@@ -28,6 +28,7 @@ pub mod command;
 pub mod group;
 pub mod log_store;
 pub mod meta;
+pub mod metadata;
 pub mod network;
 pub mod node;
 pub mod rebalance;

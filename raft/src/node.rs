@@ -27,6 +27,7 @@ mod internal;
 pub mod leader_hints;
 mod membership;
 mod meta_client;
+mod metadata_reads;
 pub mod placement;
 pub mod raft_config;
 mod read_path;
@@ -57,6 +58,7 @@ use crate::group::GroupId;
 use crate::log_store::RaftDb;
 use crate::meta::state::MetaState;
 use crate::meta::state_machine::MetaStateMachine;
+use crate::metadata::MetadataStore;
 use crate::network::http_transport::HttpTransport;
 use crate::network::raft_network::GroupNetworkFactory;
 use crate::network::transport::Transport;
@@ -93,6 +95,8 @@ pub struct Node {
     committers: Vec<GroupCommitter>,
     leaders: LeaderHints,
     high_water: PendingHighWater,
+    /// Metric metadata received by this node (not replicated: see [`crate::metadata`]).
+    metadata: MetadataStore,
     stopping: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -169,6 +173,7 @@ impl Node {
                 committers,
                 leaders: LeaderHints::default(),
                 high_water: PendingHighWater::default(),
+                metadata: MetadataStore::default(),
                 stopping: watch::channel(false).0,
                 tasks: Mutex::new(committer_tasks),
                 config,

@@ -58,6 +58,15 @@ pub struct RemoteWrite {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_config: Option<QueueConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata_config: Option<MetadataConfig>,
+}
+
+/// Prometheus's `metadata_config`: whether and how often metric metadata is sent.
+#[derive(Clone, Debug, Serialize)]
+pub struct MetadataConfig {
+    pub send: bool,
+    pub send_interval: PromDuration,
 }
 
 /// The `queue_config` fields the tests tune; unset ones keep each agent's default.
@@ -159,6 +168,7 @@ impl RemoteWrite {
             url: url.into(),
             name: None,
             queue_config: None,
+            metadata_config: None,
         }
     }
 
@@ -169,6 +179,15 @@ impl RemoteWrite {
 
     pub fn queue(mut self, queue: QueueConfig) -> Self {
         self.queue_config = Some(queue);
+        self
+    }
+
+    /// Send metric metadata every `interval` (Prometheus's default is every minute).
+    pub fn metadata_every(mut self, interval: Duration) -> Self {
+        self.metadata_config = Some(MetadataConfig {
+            send: true,
+            send_interval: PromDuration(interval),
+        });
         self
     }
 }

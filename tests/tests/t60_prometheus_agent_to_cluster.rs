@@ -1,6 +1,7 @@
 //! A stock Prometheus 2.42 in agent mode, scraping a real node_exporter, remote-writes to a
-//! 3-node receiver cluster with nothing changed but the URL: the cluster holds its series, and
-//! one `up` sample per scrape.
+//! 3-node receiver cluster with nothing changed but the URL: the cluster holds its series, one
+//! `up` sample per scrape, and the metric metadata Prometheus sends (asked of another node than
+//! the one it was sent to, with the types and help texts node_exporter exposes).
 //!
 //! How the scrapes are counted: Prometheus observes `prometheus_target_interval_length_seconds`
 //! at the start of every scrape but the first, so when its `_count` reads `K` it has started
@@ -10,6 +11,7 @@
 //! timestamp. Prometheus sends no batch identity, so this also shows stock senders get
 //! exactly-once storage from per-sample dedup.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
@@ -63,7 +65,10 @@ async fn prometheus_agent_mode_writes_node_exporter_to_the_cluster() -> Result<(
     let config = dir.path().join("prometheus-agent.yml");
     PromConfig::new(Duration::from_secs(1))
         .job(ScrapeJob::new("node", [node_exporter.target()]))
-        .remote(RemoteWrite::new(format!("{}/api/v1/write", cluster.url(1))))
+        .remote(
+            RemoteWrite::new(format!("{}/api/v1/write", cluster.url(1)))
+                .metadata_every(Duration::from_secs(1)),
+        )
         .write(&config)?;
     let start = now_ms();
     let prometheus = Prometheus::start_agent(dir.path(), &config).await?;
@@ -140,5 +145,75 @@ async fn prometheus_agent_mode_writes_node_exporter_to_the_cluster() -> Result<(
          {stored_series} node_* series ({exposed} exposed)",
         ups.len()
     );
+
+    // Metadata: every node_* family node_exporter types, with its type and help, from node 3.
+    let families = exposed_metadata(&exposed_text);
+    ensure!(
+        families.len() > 10,
+        "node_exporter types few families: {families:?}"
+    );
+    let metadata_url = format!("{}/api/v1/metadata", cluster.url(3));
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let served = loop {
+        let body = reqwest::get(&metadata_url).await?.bytes().await?;
+        let json: serde_json::Value = serde_json::from_slice(&body)?;
+        let served = json["data"].as_object().cloned().unwrap_or_default();
+        let missing: Vec<&String> = families
+            .keys()
+            .filter(|family| !served.contains_key(*family))
+            .collect();
+        if missing.is_empty() {
+            break served;
+        }
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "after {TIMEOUT:?} the cluster serves metadata of {} families; {} of node_exporter's \
+             are missing, among them {:?}",
+            served.len(),
+            missing.len(),
+            &missing[..missing.len().min(5)]
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    for (family, (kind, help)) in &families {
+        let entries = &served[family];
+        ensure!(
+            entries.as_array().is_some_and(|entries| entries
+                .iter()
+                .any(|e| e["type"] == kind.as_str() && e["help"] == help.as_str())),
+            "{family}: served {entries}, node_exporter says type {kind} help {help:?}"
+        );
+    }
+    eprintln!("metadata of all {} node_* families served", families.len());
     Ok(())
+}
+
+/// `family -> (type, help)` of every `node_*` family with a `# TYPE` and a `# HELP` line whose
+/// help has no escapes (so it compares as written).
+fn exposed_metadata(text: &str) -> BTreeMap<String, (String, String)> {
+    let mut helps = BTreeMap::new();
+    let mut types = BTreeMap::new();
+    for line in text.lines() {
+        let mut words = line.splitn(4, ' ');
+        let (Some("#"), Some(keyword), Some(family)) = (words.next(), words.next(), words.next())
+        else {
+            continue;
+        };
+        let rest = words.next().unwrap_or("").to_owned();
+        match keyword {
+            "HELP" if !rest.contains('\\') => helps.insert(family.to_owned(), rest),
+            // Prometheus reports the text format's `untyped` as `unknown`.
+            "TYPE" if rest == "untyped" => types.insert(family.to_owned(), "unknown".to_owned()),
+            "TYPE" => types.insert(family.to_owned(), rest),
+            _ => None,
+        };
+    }
+    types
+        .into_iter()
+        .filter(|(family, _)| family.starts_with("node_"))
+        .filter_map(|(family, kind)| {
+            let help = helps.get(&family)?.clone();
+            Some((family, (kind, help)))
+        })
+        .collect()
 }

@@ -66,6 +66,9 @@ pub enum ApiError {
     /// Series could not be selected from a shard.
     #[error("selecting series: {0}")]
     Select(String),
+    /// A metadata entry of a write is invalid; the rest of the request is stored.
+    #[error("{0}")]
+    InvalidMetadata(String),
 }
 
 impl ApiError {
@@ -84,7 +87,8 @@ impl ApiError {
             | ApiError::InvalidSeries(_)
             | ApiError::SamplesRejected { .. }
             | ApiError::BadQuery(_)
-            | ApiError::RemoteRead(_) => BAD_DATA,
+            | ApiError::RemoteRead(_)
+            | ApiError::InvalidMetadata(_) => BAD_DATA,
             ApiError::Write(WriteError::Unavailable { .. }) => UNAVAILABLE,
             ApiError::Write(WriteError::Timeout { .. }) => TIMEOUT,
             ApiError::Write(WriteError::Fatal(_)) => INTERNAL,

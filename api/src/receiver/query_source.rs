@@ -1,4 +1,5 @@
-//! The query API's data: PromQL selections answered by every shard of the cluster.
+//! The query API's data: PromQL selections answered by every shard of the cluster, and the
+//! metric metadata every node received.
 //!
 //! Each shard is read linearizably at its leader (through [`Node::select`], which confirms the
 //! read index before reading), so a query on any node sees every write acknowledged before it
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use futures::future::{try_join_all, BoxFuture};
 use promql_parser::label::Matcher as PromMatcher;
 use skyview_promql::{Labels, Queryable, Sample, SelectError, Series};
-use skyview_query_api::QuerySource;
+use skyview_query_api::{MetricMetadata, QuerySource};
 use skyview_raft::node::Node;
 
 use super::select::convert;
@@ -39,6 +40,28 @@ impl QuerySource for ClusterQuerySource {
     fn queryable(&self, tenant: Option<&str>) -> Result<Arc<dyn Queryable>, String> {
         let tenant = tenant_from(tenant.map(str::as_bytes)).map_err(|e| e.to_string())?;
         Ok(Self::tenant_data(Arc::clone(&self.node), tenant))
+    }
+
+    /// Every node's metadata of the tenant (each node keeps what it received).
+    fn metadata<'a>(
+        &'a self,
+        tenant: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<MetricMetadata>, String>> {
+        Box::pin(async move {
+            let tenant = tenant_from(tenant.map(str::as_bytes)).map_err(|e| e.to_string())?;
+            Ok(self
+                .node
+                .metadata(&tenant)
+                .await
+                .into_iter()
+                .map(|m| MetricMetadata {
+                    family: m.family,
+                    kind: m.kind,
+                    help: m.help,
+                    unit: m.unit,
+                })
+                .collect())
+        })
     }
 }
 

@@ -670,3 +670,71 @@ async fn remote_read_returns_raw_samples_of_every_shard() {
     assert!(String::from_utf8_lossy(&body).contains("decoding the remote-read request"));
     h.node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_sent_with_writes_is_served_per_tenant() {
+    use crate::remote_write::{MetricMetadata, MetricType};
+    let h = Harness::start(ReceiverLimits::default()).await;
+    let entry = |family: &str, kind: MetricType, help: &str| MetricMetadata {
+        r#type: kind as i32,
+        metric_family_name: family.into(),
+        help: help.into(),
+        unit: String::new(),
+    };
+    // Metadata alone, as Prometheus sends it every minute.
+    let metadata_only = WriteRequest {
+        timeseries: vec![],
+        metadata: vec![
+            entry(
+                "http_requests_total",
+                MetricType::Counter,
+                "Requests served.",
+            ),
+            entry("temperature", MetricType::Gauge, "Degrees \"C\"."),
+        ],
+    };
+    assert_eq!(h.write(&metadata_only, &[]).await.0, StatusCode::NO_CONTENT);
+    let (status, body) = h.get("/api/v1/metadata").await;
+    assert_eq!(status, StatusCode::OK);
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        json["data"],
+        serde_json::json!({
+            "http_requests_total": [{"type": "counter", "help": "Requests served.", "unit": ""}],
+            "temperature": [{"type": "gauge", "help": "Degrees \"C\".", "unit": ""}],
+        })
+    );
+    let (_, body) = h.get("/api/v1/metadata?metric=temperature").await;
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["data"].as_object().unwrap().len(), 1);
+
+    // An invalid entry is named in a 400; the samples and valid entries of its request stay.
+    let t = now_ms() / 1000 * 1000 - 60_000;
+    let mixed = WriteRequest {
+        timeseries: vec![series(&[("__name__", "up")], &[(t, 1.0)])],
+        metadata: vec![
+            entry("up", MetricType::Gauge, "Target up."),
+            entry("not a name", MetricType::Gauge, ""),
+        ],
+    };
+    let (status, json) = h.write(&mixed, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        json["error"].as_str().unwrap().contains("\"not a name\""),
+        "{json}"
+    );
+    assert_eq!(h.select("up").await.len(), 1, "the samples were stored");
+    let (_, body) = h.get("/api/v1/metadata?metric=up").await;
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["data"]["up"][0]["help"], "Target up.");
+
+    // Another tenant has none.
+    let other = Request::get("/api/v1/metadata")
+        .header("X-Scope-OrgID", "other")
+        .body(Body::empty())
+        .unwrap();
+    let (_, body) = h.send(other).await;
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["data"], serde_json::json!({}));
+    h.node.shutdown().await;
+}

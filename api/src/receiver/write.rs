@@ -7,7 +7,9 @@
 //! 3. The series are split by shard, each shard's part carrying the request's batch identity
 //!    (`X-Skyview-Batch`), and all parts are written concurrently. [`Node::write`] answers only
 //!    once a part is committed on a quorum, fsynced and applied.
-//! 4. The answer: 204 when every part is stored; 400 naming the first refused sample when the
+//! 4. Metric metadata travels in the same requests (Prometheus sends it alone, every minute):
+//!    valid entries are kept on this node ([`super::metadata`]), invalid ones named in a 400.
+//! 5. The answer: 204 when every part is stored; 400 naming the first refused sample when the
 //!    store refused some (the rest stays stored, as in Prometheus, and a retry could not do
 //!    better); 503 when a part is not known to be stored (unavailable, or timed out with an
 //!    unknown outcome), so the sender retries: parts already stored are deduplicated; 500 for a
@@ -27,6 +29,7 @@ use skyview_raft::write_batch::{BatchIdentity, WriteOutcome};
 
 use super::body::read_limited;
 use super::error::ApiError;
+use super::metadata::{check_metadata, CheckedMetadata};
 use super::split::{split_by_shard, ShardedWrite};
 use super::tenant::tenant_of;
 use super::ReceiverState;
@@ -63,23 +66,32 @@ pub async fn write(
     let shards = state.node.shards();
     let tenant_for_split = tenant.clone();
     let identity_for_split = identity.clone();
-    let sharded: ShardedWrite = tokio::task::spawn_blocking(move || {
-        let request = decode_write_request(&body, limits.max_decoded_bytes)?;
-        let sharded = split_by_shard(
-            request,
-            &tenant_for_split,
-            identity_for_split,
-            shards,
-            &limits,
-            now_ms(),
-        )?;
-        Ok::<_, ApiError>(sharded)
-    })
-    .await
-    .map_err(|e| ApiError::Task(e.to_string()))??;
+    let (sharded, metadata): (ShardedWrite, CheckedMetadata) =
+        tokio::task::spawn_blocking(move || {
+            let mut request = decode_write_request(&body, limits.max_decoded_bytes)?;
+            let metadata = check_metadata(std::mem::take(&mut request.metadata), &limits);
+            let sharded = split_by_shard(
+                request,
+                &tenant_for_split,
+                identity_for_split,
+                shards,
+                &limits,
+                now_ms(),
+            )?;
+            Ok::<_, ApiError>((sharded, metadata))
+        })
+        .await
+        .map_err(|e| ApiError::Task(e.to_string()))??;
     state.metrics.samples_received_total.inc_by(sharded.samples);
 
     let node = &state.node;
+    let refused = node.record_metadata(&tenant, metadata.entries);
+    if refused > 0 {
+        tracing::warn!(
+            refused,
+            "metadata entries over the tenant's limit were not kept"
+        );
+    }
     let results = join_all(
         sharded
             .batches
@@ -90,8 +102,14 @@ pub async fn write(
     for outcome in results.iter().flatten() {
         state.metrics.record_outcome(outcome);
     }
-    let answer = conclude(results);
-    if answer.is_ok() || matches!(answer, Err(ApiError::SamplesRejected { .. })) {
+    let invalid_metadata = metadata.first_invalid.map(ApiError::InvalidMetadata);
+    let answer = conclude(results).and(invalid_metadata.map_or(Ok(()), Err));
+    if answer.is_ok()
+        || matches!(
+            answer,
+            Err(ApiError::SamplesRejected { .. } | ApiError::InvalidMetadata(_))
+        )
+    {
         // Every part is committed (refused samples will not be resent either): a restarted
         // agent may resume after this batch.
         if let Some(id) = identity {

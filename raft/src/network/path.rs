@@ -15,6 +15,7 @@
 //! | `cluster/join` | `JoinRequest` | `Result<(), Refusal>` |
 //! | `cluster/remove` | `RemoveRequest` | `Result<(), Refusal>` |
 //! | `meta/propose` | `MetaCommand` | `Result<MetaOutcome, Refusal>` |
+//! | `metadata` | tenant (`String`) | `Result<Vec<MetricMetadata>, Refusal>`: this node's entries |
 //!
 //! `{group}` is the numeric group id (0 = meta). Every body and reply is postcard.
 
@@ -61,6 +62,8 @@ pub enum InternalPath {
     ClusterRemove,
     /// A meta command forwarded to the meta leader.
     MetaPropose,
+    /// The metric metadata this node holds for a tenant.
+    Metadata,
 }
 
 impl InternalPath {
@@ -93,6 +96,7 @@ impl InternalPath {
             ["cluster", "join"] => Some(InternalPath::ClusterJoin),
             ["cluster", "remove"] => Some(InternalPath::ClusterRemove),
             ["meta", "propose"] => Some(InternalPath::MetaPropose),
+            ["metadata"] => Some(InternalPath::Metadata),
             _ => None,
         }
     }
@@ -119,6 +123,7 @@ impl fmt::Display for InternalPath {
             InternalPath::ClusterJoin => f.write_str("cluster/join"),
             InternalPath::ClusterRemove => f.write_str("cluster/remove"),
             InternalPath::MetaPropose => f.write_str("meta/propose"),
+            InternalPath::Metadata => f.write_str("metadata"),
         }
     }
 }
@@ -151,6 +156,7 @@ mod tests {
             InternalPath::ClusterJoin,
             InternalPath::ClusterRemove,
             InternalPath::MetaPropose,
+            InternalPath::Metadata,
         ];
         for route in routes {
             assert_eq!(InternalPath::parse(&route.to_string()), Some(route));

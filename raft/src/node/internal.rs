@@ -88,6 +88,10 @@ impl Node {
                 let deadline = Instant::now() + WRITE_TIMEOUT;
                 encode(&self.leader_propose_meta(command, deadline).await)
             }
+            InternalPath::Metadata => {
+                let tenant: String = decode(path, &body)?;
+                encode(&Ok::<_, Refusal>(self.local_metadata(&tenant)))
+            }
         }
     }
 
