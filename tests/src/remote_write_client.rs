@@ -30,6 +30,11 @@ pub const TENANT_HEADER: &str = "X-Scope-OrgID";
 /// How long one request may take: long enough for a write that waits out a leader election,
 /// short enough that a test retrying against a dead node moves on.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// [`RemoteWriteClient::deliver_with_retries`]: first retry delay, doubled up to the maximum.
+const DELIVER_MIN_BACKOFF: Duration = Duration::from_millis(30);
+const DELIVER_MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// A body still refused after this many attempts fails the benchmark run.
+const DELIVER_MAX_ATTEMPTS: u32 = 30;
 
 /// What the receiver answered to a write.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,6 +124,41 @@ impl RemoteWriteClient {
     ) -> Result<WriteReply> {
         let body = encode_write_request(request).context("encoding a write request")?;
         self.post_body(base, body, options).await
+    }
+
+    /// Posts `body` until it is accepted, as a benchmark's sender: a 429 or 5xx answer (or no
+    /// answer) is retried with a doubling backoff, starting at endpoint `index mod n` and moving
+    /// to the next endpoint on each attempt; any other refusal fails at once. Returns the
+    /// number of retries it needed.
+    pub async fn deliver_with_retries(
+        &self,
+        endpoints: &[String],
+        index: usize,
+        body: bytes::Bytes,
+    ) -> Result<u32> {
+        let mut backoff = DELIVER_MIN_BACKOFF;
+        let mut last_error = String::new();
+        for attempt in 0..DELIVER_MAX_ATTEMPTS {
+            let endpoint = &endpoints[(index + attempt as usize) % endpoints.len()];
+            match self
+                .post_body(endpoint, body.clone(), WriteOptions::default())
+                .await
+            {
+                Ok(reply) if reply.is_success() => return Ok(attempt),
+                Ok(reply) if reply.status == 429 || reply.status >= 500 => {
+                    last_error = format!("{endpoint} answered {}: {}", reply.status, reply.body);
+                }
+                Ok(reply) => bail!(
+                    "{endpoint} refused the request with {}: {}",
+                    reply.status,
+                    reply.body
+                ),
+                Err(e) => last_error = format!("{e:#}"),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(DELIVER_MAX_BACKOFF);
+        }
+        bail!("not accepted after {DELIVER_MAX_ATTEMPTS} attempts; last: {last_error}")
     }
 
     /// Posts an already encoded (or deliberately malformed) body with the remote-write headers.

@@ -18,14 +18,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
-use skyview_tests::remote_write_client::{RemoteWriteClient, WriteOptions};
+use skyview_tests::remote_write_client::RemoteWriteClient;
 use tokio::task::JoinSet;
-
-/// First retry delay; doubled up to [`MAX_BACKOFF`].
-const MIN_BACKOFF: Duration = Duration::from_millis(30);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// A request still failing after this many attempts fails the run.
-const MAX_ATTEMPTS: u32 = 30;
 
 /// What sending every body took.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -73,7 +67,12 @@ pub async fn send_all(
             let (client, endpoints, body) =
                 (client.clone(), endpoints.clone(), bodies[next].clone());
             let index = next;
-            tasks.spawn(async move { (index, deliver(&client, &endpoints, index, body).await) });
+            tasks.spawn(async move {
+                (
+                    index,
+                    client.deliver_with_retries(&endpoints, index, body).await,
+                )
+            });
             next += 1;
         }
         let Some(joined) = tasks.join_next().await else {
@@ -88,36 +87,4 @@ pub async fn send_all(
         requests: bodies.len(),
         retries,
     })
-}
-
-/// Posts one body until it is accepted; returns the number of retries it needed.
-async fn deliver(
-    client: &RemoteWriteClient,
-    endpoints: &[String],
-    index: usize,
-    body: Bytes,
-) -> Result<u32> {
-    let mut backoff = MIN_BACKOFF;
-    let mut last_error = String::new();
-    for attempt in 0..MAX_ATTEMPTS {
-        let endpoint = &endpoints[(index + attempt as usize) % endpoints.len()];
-        match client
-            .post_body(endpoint, body.clone(), WriteOptions::default())
-            .await
-        {
-            Ok(reply) if reply.is_success() => return Ok(attempt),
-            Ok(reply) if reply.status == 429 || reply.status >= 500 => {
-                last_error = format!("{endpoint} answered {}: {}", reply.status, reply.body);
-            }
-            Ok(reply) => bail!(
-                "{endpoint} refused the request with {}: {}",
-                reply.status,
-                reply.body
-            ),
-            Err(e) => last_error = format!("{e:#}"),
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
-    }
-    bail!("not accepted after {MAX_ATTEMPTS} attempts; last: {last_error}")
 }

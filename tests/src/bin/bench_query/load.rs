@@ -18,15 +18,10 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use skyview_api::remote_write::encode_write_request;
-use skyview_tests::remote_write_client::{RemoteWriteClient, WriteOptions};
+use skyview_tests::remote_write_client::RemoteWriteClient;
 use tokio::task::JoinSet;
 
 use crate::data::DataSet;
-
-const MIN_BACKOFF: Duration = Duration::from_millis(30);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// A request still failing after this many attempts fails the run.
-const MAX_ATTEMPTS: u32 = 30;
 
 /// How the data set is cut into requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,11 +106,12 @@ pub async fn load_both(
                     encode_write_request(&request).context("encoding a write request")?,
                 );
                 let (to_prometheus, to_skyview) = tokio::join!(
-                    deliver(&client, &prometheus, index, body.clone()),
-                    deliver(&client, &skyview, index, body)
+                    client.deliver_with_retries(&prometheus, index, body.clone()),
+                    client.deliver_with_retries(&skyview, index, body)
                 );
-                let retries =
-                    to_prometheus.context("Prometheus")? + to_skyview.context("Skyview")?;
+                let retries = to_prometheus
+                    .with_context(|| format!("Prometheus, request {index}"))?
+                    + to_skyview.with_context(|| format!("Skyview, request {index}"))?;
                 anyhow::Ok((index, retries, count))
             });
             next += 1;
@@ -134,39 +130,6 @@ pub async fn load_both(
         elapsed: start.elapsed(),
         retries,
     })
-}
-
-/// Posts one body until it is accepted, starting with endpoint `index mod n`; returns the
-/// number of retries it needed.
-async fn deliver(
-    client: &RemoteWriteClient,
-    endpoints: &[String],
-    index: usize,
-    body: Bytes,
-) -> Result<u32> {
-    let mut backoff = MIN_BACKOFF;
-    let mut last_error = String::new();
-    for attempt in 0..MAX_ATTEMPTS {
-        let endpoint = &endpoints[(index + attempt as usize) % endpoints.len()];
-        match client
-            .post_body(endpoint, body.clone(), WriteOptions::default())
-            .await
-        {
-            Ok(reply) if reply.is_success() => return Ok(attempt),
-            Ok(reply) if reply.status == 429 || reply.status >= 500 => {
-                last_error = format!("{endpoint} answered {}: {}", reply.status, reply.body);
-            }
-            Ok(reply) => bail!(
-                "{endpoint} refused request {index} with {}: {}",
-                reply.status,
-                reply.body
-            ),
-            Err(e) => last_error = format!("{e:#}"),
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
-    }
-    bail!("request {index} not accepted after {MAX_ATTEMPTS} attempts; last: {last_error}")
 }
 
 #[cfg(test)]
