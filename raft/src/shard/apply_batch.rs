@@ -74,18 +74,18 @@ impl From<WriteBatch> for Converted {
                     v: x.value,
                 })
                 .collect();
-            match LabelSet::new(s.labels.clone()) {
+            match LabelSet::new(s.labels) {
                 Ok(labels) => {
                     series.push(SeriesWrite { labels, samples });
                     origin.push(index);
                 }
-                Err(reason) => {
+                Err(refused) => {
                     // A series without samples stores nothing and refuses nothing.
                     if let Some(first) = samples.first() {
                         invalid.push(InvalidSeries {
                             index,
-                            labels: s.labels,
-                            reason: reason.to_string(),
+                            labels: refused.pairs,
+                            reason: refused.reason.to_string(),
                             samples: samples.len() as u64,
                             first_t: first.t,
                         });

@@ -26,10 +26,30 @@ pub struct LabelSet {
     pairs: Vec<(String, String)>,
 }
 
+/// Pairs [`LabelSet::new`] refused, given back with the reason (as `String::from_utf8` gives
+/// back its bytes), so a caller that reports the refused series need not clone every pair
+/// beforehand: on the ingest path that clone was a measurable share of apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedLabels {
+    /// Why the pairs are not a label set.
+    pub reason: LabelError,
+    /// The pairs as given.
+    pub pairs: Vec<(String, String)>,
+}
+
 impl LabelSet {
     /// Checks and takes `pairs`, which must be strictly sorted by name. Pairs with an empty
     /// value are dropped; at least one must remain.
-    pub fn new(pairs: Vec<(String, String)>) -> Result<Self, LabelError> {
+    pub fn new(pairs: Vec<(String, String)>) -> Result<Self, RefusedLabels> {
+        match Self::check(&pairs) {
+            Ok(()) => Ok(Self {
+                pairs: pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+            }),
+            Err(reason) => Err(RefusedLabels { reason, pairs }),
+        }
+    }
+
+    fn check(pairs: &[(String, String)]) -> Result<(), LabelError> {
         if let Some(index) = pairs.iter().position(|(name, _)| name.is_empty()) {
             return Err(LabelError::EmptyName { index });
         }
@@ -39,11 +59,10 @@ impl LabelSet {
                 name: window[1].0.clone(),
             });
         }
-        let pairs: Vec<_> = pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
-        if pairs.is_empty() {
+        if pairs.iter().all(|(_, value)| value.is_empty()) {
             return Err(LabelError::NoLabels);
         }
-        Ok(Self { pairs })
+        Ok(())
     }
 
     /// Builds a label set from `(name, value)` string slices in any order (sorted here).
@@ -55,7 +74,7 @@ impl LabelSet {
             .map(|(n, v)| (n.to_owned(), v.to_owned()))
             .collect();
         pairs.sort();
-        Self::new(pairs)
+        Self::new(pairs).map_err(|refused| refused.reason)
     }
 
     pub fn pairs(&self) -> &[(String, String)] {
@@ -128,27 +147,31 @@ mod tests {
         assert_eq!(set.pairs(), &owned(&[("__name__", "up"), ("job", "x")])[..]);
         assert_eq!(set.get("job"), Some("x"));
         assert_eq!(set.get("a"), None);
+        let reason = |pairs: &[(&str, &str)]| LabelSet::new(owned(pairs)).map_err(|r| r.reason);
         assert_eq!(
-            LabelSet::new(owned(&[("b", "1"), ("a", "2")])),
+            reason(&[("b", "1"), ("a", "2")]),
             Err(LabelError::Unsorted {
                 previous: "b".into(),
                 name: "a".into()
             })
         );
         assert_eq!(
-            LabelSet::new(owned(&[("a", "1"), ("a", "2")])),
+            reason(&[("a", "1"), ("a", "2")]),
             Err(LabelError::Unsorted {
                 previous: "a".into(),
                 name: "a".into()
             })
         );
         assert_eq!(
-            LabelSet::new(owned(&[("", "1")])),
+            reason(&[("", "1")]),
             Err(LabelError::EmptyName { index: 0 })
         );
+        let refused = LabelSet::new(owned(&[("a", "")])).unwrap_err();
+        assert_eq!(refused.reason, LabelError::NoLabels);
         assert_eq!(
-            LabelSet::new(owned(&[("a", "")])),
-            Err(LabelError::NoLabels)
+            refused.pairs,
+            owned(&[("a", "")]),
+            "the pairs are given back"
         );
     }
 

@@ -65,7 +65,7 @@ mod varint;
 pub use batch::{AppliedMark, SeriesWrite, WriteBatch};
 pub use dedup::BatchKey;
 pub use error::{LabelError, StorageError};
-pub use labels::LabelSet;
+pub use labels::{LabelSet, RefusedLabels};
 pub use matcher::{MatchOp, Matcher};
 pub use options::TsdbOptions;
 pub use outcome::{ApplyOutcome, RejectReason, Rejection};
