@@ -28,6 +28,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 use skyview_actors::sample::stale_nan;
 use skyview_api::remote_write::WriteRequest;
+use skyview_promql::calendar::civil_from_days;
 
 use crate::remote_write_client::{time_series, write_request};
 
@@ -583,16 +584,7 @@ pub fn rfc3339(ms: i64) -> String {
     let millis = ms.rem_euclid(1000);
     let days = seconds.div_euclid(86_400);
     let of_day = seconds.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = civil_from_days(days);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
         of_day / 3600,

@@ -153,28 +153,29 @@ async fn prometheus_agent_mode_writes_node_exporter_to_the_cluster() -> Result<(
         "node_exporter types few families: {families:?}"
     );
     let metadata_url = format!("{}/api/v1/metadata", cluster.url(3));
-    let deadline = std::time::Instant::now() + TIMEOUT;
-    let served = loop {
-        let body = reqwest::get(&metadata_url).await?.bytes().await?;
-        let json: serde_json::Value = serde_json::from_slice(&body)?;
-        let served = json["data"].as_object().cloned().unwrap_or_default();
-        let missing: Vec<&String> = families
-            .keys()
-            .filter(|family| !served.contains_key(*family))
-            .collect();
-        if missing.is_empty() {
-            break served;
-        }
-        ensure!(
-            std::time::Instant::now() < deadline,
-            "after {TIMEOUT:?} the cluster serves metadata of {} families; {} of node_exporter's \
-             are missing, among them {:?}",
-            served.len(),
-            missing.len(),
-            &missing[..missing.len().min(5)]
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let served = wait_until(
+        "node_exporter's metadata families in the cluster",
+        TIMEOUT,
+        || async {
+            let body = reqwest::get(&metadata_url).await?.bytes().await?;
+            let json: serde_json::Value = serde_json::from_slice(&body)?;
+            let served = json["data"].as_object().cloned().unwrap_or_default();
+            let missing: Vec<&String> = families
+                .keys()
+                .filter(|family| !served.contains_key(*family))
+                .collect();
+            ensure!(
+                missing.is_empty(),
+                "the cluster serves metadata of {} families; {} of node_exporter's are missing, \
+                 among them {:?}",
+                served.len(),
+                missing.len(),
+                &missing[..missing.len().min(5)]
+            );
+            Ok(Some(served))
+        },
+    )
+    .await?;
     for (family, (kind, help)) in &families {
         let entries = &served[family];
         ensure!(
