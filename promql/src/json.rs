@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use crate::labels::Labels;
-use crate::value::{format_float, QueryValue};
+use crate::value::{write_float, QueryValue};
 
 /// Encodes `value` as the API's `data` object:
 /// `{"resultType":"vector","result":[{"metric":{...},"value":[<seconds>,"<value>"]}]}`.
@@ -34,7 +34,7 @@ pub fn write_data(value: &QueryValue, out: &mut String) {
                 out.push_str("{\"metric\":");
                 write_labels(&s.labels, out);
                 out.push_str(",\"value\":");
-                write_point(*t, &format_float(s.v), out);
+                write_value_point(*t, s.v, out);
                 out.push('}');
             }
             out.push(']');
@@ -52,14 +52,20 @@ pub fn write_data(value: &QueryValue, out: &mut String) {
                     if j > 0 {
                         out.push(',');
                     }
-                    write_point(p.t, &format_float(p.v), out);
+                    write_value_point(p.t, p.v, out);
                 }
                 out.push_str("]}");
             }
             out.push(']');
         }
-        QueryValue::Scalar { t, v } => write_point(*t, &format_float(*v), out),
-        QueryValue::String { t, v } => write_point(*t, v, out),
+        QueryValue::Scalar { t, v } => write_value_point(*t, *v, out),
+        QueryValue::String { t, v } => {
+            out.push('[');
+            write_timestamp(*t, out);
+            out.push(',');
+            write_string(v, out);
+            out.push(']');
+        }
     }
     out.push('}');
 }
@@ -78,18 +84,43 @@ pub fn write_labels(labels: &Labels, out: &mut String) {
     out.push('}');
 }
 
-/// Writes `[<seconds>,"<text>"]`.
-fn write_point(t_ms: i64, text: &str, out: &mut String) {
+/// Writes `[<seconds>,"<value>"]`. Formatted values never need escaping.
+fn write_value_point(t_ms: i64, v: f64, out: &mut String) {
     out.push('[');
-    out.push_str(&format_timestamp(t_ms));
-    out.push(',');
-    write_string(text, out);
-    out.push(']');
+    write_timestamp(t_ms, out);
+    out.push_str(",\"");
+    write_float(v, out);
+    out.push_str("\"]");
 }
 
-/// A millisecond timestamp as Prometheus prints it: seconds, shortest decimal.
-pub fn format_timestamp(t_ms: i64) -> String {
-    format_float(t_ms as f64 / 1000.0)
+/// Timestamps below this many milliseconds (about 31,700 years) print exactly as integer
+/// seconds and milliseconds: the `f64` of `t / 1000` is then precise to far better than a
+/// millisecond, so its shortest round-trip decimal is the millisecond decimal itself.
+const EXACT_TIMESTAMP_MS: u64 = 1_000_000_000_000_000;
+
+/// Appends a millisecond timestamp as Prometheus prints it: seconds, shortest decimal
+/// (`1435781451.781`, `1`), as Go's `FormatFloat(t/1000, 'f', -1, 64)`.
+fn write_timestamp(t_ms: i64, out: &mut String) {
+    let abs = t_ms.unsigned_abs();
+    if abs >= EXACT_TIMESTAMP_MS {
+        write_float(t_ms as f64 / 1000.0, out);
+        return;
+    }
+    if t_ms < 0 {
+        out.push('-');
+    }
+    let _ = write!(out, "{}", abs / 1000);
+    let mut ms = abs % 1000;
+    if ms == 0 {
+        return;
+    }
+    out.push('.');
+    let mut digits = 3;
+    while ms % 10 == 0 {
+        ms /= 10;
+        digits -= 1;
+    }
+    let _ = write!(out, "{ms:0digits$}");
 }
 
 /// Writes a JSON string with Go `encoding/json` escaping.
@@ -135,6 +166,41 @@ mod tests {
         );
         let parsed: serde_json::Value = serde_json::from_str(&encode_data(&v)).unwrap();
         assert_eq!(parsed["result"][0]["value"][1], "NaN");
+    }
+
+    #[test]
+    fn timestamps_print_as_go_formats_seconds() {
+        let mut cases = vec![
+            0,
+            1,
+            -1,
+            10,
+            100,
+            999,
+            1000,
+            -1500,
+            1_435_781_451_781,
+            1_435_781_451_780,
+            1_435_781_451_700,
+            (EXACT_TIMESTAMP_MS - 1) as i64,
+            EXACT_TIMESTAMP_MS as i64,
+            i64::MAX,
+            i64::MIN,
+        ];
+        // A deterministic spread over every magnitude.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let t = (x >> (x % 48)) as i64;
+            cases.push(if x & 1 == 0 { t } else { t.wrapping_neg() });
+        }
+        for t in cases {
+            let mut got = String::new();
+            write_timestamp(t, &mut got);
+            assert_eq!(got, crate::value::format_float(t as f64 / 1000.0), "t={t}");
+        }
     }
 
     #[test]

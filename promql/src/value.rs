@@ -1,5 +1,7 @@
 //! The values PromQL computes: Prometheus's four result types and their parts.
 
+use std::fmt::Write as _;
+
 use crate::labels::Labels;
 
 /// The bit pattern of Prometheus's staleness marker (`value.StaleNaN`). It is a NaN, so it must
@@ -89,16 +91,24 @@ impl QueryValue {
 
 /// Formats a float as Go's `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest decimal that
 /// round-trips, never in exponent form, with `NaN`, `+Inf` and `-Inf` spelled as Go does.
-/// Rust's `Display` for `f64` already prints the shortest round-trip digits without an exponent.
 pub fn format_float(v: f64) -> String {
+    let mut out = String::new();
+    write_float(v, &mut out);
+    out
+}
+
+/// Appends `v` formatted as [`format_float`] does, without allocating a string per value (a
+/// range query's JSON holds one per point). Rust's `Display` for `f64` already prints the
+/// shortest round-trip digits without an exponent.
+pub fn write_float(v: f64, out: &mut String) {
     if v.is_nan() {
-        "NaN".to_string()
+        out.push_str("NaN");
     } else if v == f64::INFINITY {
-        "+Inf".to_string()
+        out.push_str("+Inf");
     } else if v == f64::NEG_INFINITY {
-        "-Inf".to_string()
+        out.push_str("-Inf");
     } else {
-        format!("{v}")
+        let _ = write!(out, "{v}");
     }
 }
 

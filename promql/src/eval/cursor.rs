@@ -6,8 +6,21 @@
 //! large queries those misses were most of the evaluation time. Evaluation times that move
 //! backwards (nested subqueries) gallop backwards, so any order stays correct. The positions
 //! live in the evaluator, per selector node.
+//!
+//! A range selector keeps both ends of its window: searching the start from the end instead
+//! would gallop back over the whole window at every step, which for `increase(x[1h])` is
+//! hundreds of samples per series and step.
 
 use crate::value::Sample;
+
+/// Where one series' window was found at the previous step.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Cursor {
+    /// Samples before the window (timestamps before its start).
+    pub start: usize,
+    /// Samples up to the window's end (timestamps `<=` the reference time).
+    pub end: usize,
+}
 
 /// The number of samples with timestamps `<= t` (`partition_point(|s| s.t <= t)`), searched
 /// outwards from `hint`, a previous answer for this series.

@@ -53,7 +53,7 @@ pub(crate) struct Evaluator<'a> {
     /// Which input series produced each output label set of a range-vector function.
     series_origins: PerNode<CallOrigins>,
     /// Where each selector's series were last read.
-    cursors: PerNode<Vec<usize>>,
+    cursors: PerNode<Vec<cursor::Cursor>>,
     /// Signatures and result labels of vector-vector operations.
     binary_state: PerNode<binary::NodeState>,
     /// Grouping keys of aggregations.

@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use promql_parser::parser::{Expr, MatrixSelector, SubqueryExpr, VectorSelector};
 
-use super::cursor::upper_bound_from;
+use super::cursor::{upper_bound_from, Cursor};
 use super::{Evaluator, Value};
 use crate::error::QueryError;
 use crate::labels::{Labels, PrehashedMap};
@@ -98,10 +98,10 @@ impl<'a> Evaluator<'a> {
         let data = self.data.get(vs);
         let mut out = Vec::new();
         self.cursors.with(vs, |hints| {
-            hints.resize(data.len(), 0);
+            hints.resize(data.len(), Cursor::default());
             for (series, hint) in data.iter().zip(hints.iter_mut()) {
-                let idx = upper_bound_from(&series.samples, *hint, reference);
-                *hint = idx;
+                let idx = upper_bound_from(&series.samples, hint.end, reference);
+                hint.end = idx;
                 if idx == 0 {
                     continue;
                 }
@@ -134,12 +134,12 @@ impl<'a> Evaluator<'a> {
         let mut total = 0;
         let data: &'a [Series] = self.data.get(&ms.vs);
         self.cursors.with(&ms.vs, |hints| {
-            hints.resize(data.len(), 0);
+            hints.resize(data.len(), Cursor::default());
             for (series, hint) in data.iter().zip(hints.iter_mut()) {
-                let hi = upper_bound_from(&series.samples, *hint, end);
-                *hint = hi;
+                let hi = upper_bound_from(&series.samples, hint.end, end);
                 // Timestamps are integers: `t >= start` is `t > start - 1`.
-                let lo = upper_bound_from(&series.samples, hi, start.saturating_sub(1));
+                let lo = upper_bound_from(&series.samples, hint.start, start.saturating_sub(1));
+                *hint = Cursor { start: lo, end: hi };
                 if lo == hi {
                     continue;
                 }
