@@ -82,7 +82,7 @@ impl Engine {
     ) -> Result<QueryValue, QueryError> {
         let deadline = Instant::now() + self.opts.timeout;
         let expr = parse(query)?;
-        let times = self.times(time_ms, time_ms);
+        let times = self.times(time_ms, time_ms, 1);
         let data = select(queryable, &expr, &times, deadline).await?;
         let ev = Evaluator::new(&data, times, Some(deadline), self.opts.max_samples);
         ev.start_step(0)?;
@@ -125,7 +125,7 @@ impl Engine {
                 )));
             }
         }
-        let times = self.times(start_ms, end_ms);
+        let times = self.times(start_ms, end_ms, step_ms);
         let data = select(queryable, &expr, &times, deadline).await?;
         let ev = Evaluator::new(&data, times, Some(deadline), self.opts.max_samples);
         let mut index: PrehashedMap<Labels, usize> = PrehashedMap::default();
@@ -163,10 +163,11 @@ impl Engine {
         Ok(QueryValue::Matrix(out))
     }
 
-    fn times(&self, start: i64, end: i64) -> QueryTimes {
+    fn times(&self, start: i64, end: i64, step: i64) -> QueryTimes {
         QueryTimes {
             start,
             end,
+            step,
             lookback: self.opts.lookback_delta.as_millis() as i64,
             subquery_step: (self.opts.default_subquery_step.as_millis() as i64).max(1),
         }

@@ -28,6 +28,9 @@ pub(crate) struct QueryTimes {
     pub start: i64,
     /// The last evaluation time.
     pub end: i64,
+    /// The interval between evaluation times (a range query's step; 1 for an instant query,
+    /// which has a single evaluation time).
+    pub step: i64,
     /// The lookback delta in milliseconds.
     pub lookback: i64,
     /// The step of subqueries that give none.
@@ -196,6 +199,7 @@ mod tests {
         QueryTimes {
             start: 1_000_000,
             end: 2_000_000,
+            step: 60_000,
             lookback: 300_000,
             subquery_step: 60_000,
         }

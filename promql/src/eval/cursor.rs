@@ -22,6 +22,18 @@ pub(crate) struct Cursor {
     pub end: usize,
 }
 
+impl Cursor {
+    /// The positions of the samples in `[start, end]` (both inclusive), searched from where the
+    /// previous window was found; remembers them for the next step.
+    pub(crate) fn window(&mut self, samples: &[Sample], start: i64, end: i64) -> (usize, usize) {
+        let hi = upper_bound_from(samples, self.end, end);
+        // Timestamps are integers: `t >= start` is `t > start - 1`.
+        let lo = upper_bound_from(samples, self.start, start.saturating_sub(1));
+        *self = Cursor { start: lo, end: hi };
+        (lo, hi)
+    }
+}
+
 /// The number of samples with timestamps `<= t` (`partition_point(|s| s.t <= t)`), searched
 /// outwards from `hint`, a previous answer for this series.
 pub(crate) fn upper_bound_from(samples: &[Sample], hint: usize, t: i64) -> usize {

@@ -52,6 +52,8 @@ pub(crate) struct Evaluator<'a> {
     subquery_cache: PerNode<selectors::InnerResults>,
     /// Which input series produced each output label set of a range-vector function.
     series_origins: PerNode<CallOrigins>,
+    /// Range-vector function calls computed for every step at once.
+    call_steps: PerNode<functions::CallSteps>,
     /// Where each selector's series were last read.
     cursors: PerNode<Vec<cursor::Cursor>>,
     /// Signatures and result labels of vector-vector operations.
@@ -76,6 +78,7 @@ impl<'a> Evaluator<'a> {
             regexes: functions::RegexCache::default(),
             subquery_cache: PerNode::default(),
             series_origins: PerNode::default(),
+            call_steps: PerNode::default(),
             cursors: PerNode::default(),
             binary_state: PerNode::default(),
             grouping_keys: PerNode::default(),
@@ -99,6 +102,23 @@ impl<'a> Evaluator<'a> {
             });
         }
         Ok(())
+    }
+
+    /// The position of `t` among the query's evaluation times, if it is one of them.
+    pub(crate) fn step_index(&self, t: i64) -> Option<usize> {
+        let QueryTimes {
+            start, end, step, ..
+        } = self.times;
+        let offset = t.checked_sub(start)?;
+        (t <= end && offset >= 0 && offset % step == 0).then(|| (offset / step) as usize)
+    }
+
+    /// The query's evaluation times, in order.
+    pub(crate) fn step_times(&self) -> impl Iterator<Item = i64> {
+        let QueryTimes {
+            start, end, step, ..
+        } = self.times;
+        (start..=end).step_by(step as usize)
     }
 
     /// Fails once the query's deadline has passed.

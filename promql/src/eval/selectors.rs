@@ -28,18 +28,24 @@ pub(crate) struct WindowSeries<'a> {
     pub samples: Cow<'a, [Sample]>,
 }
 
-/// The samples of a range vector at one evaluation time, with the window they came from
-/// (which the rate functions extrapolate to).
-#[derive(Debug)]
-pub(crate) struct RangeWindow<'a> {
-    /// Series with at least one sample in the window, sorted by labels.
-    pub series: Vec<WindowSeries<'a>>,
+/// Where a range vector's window lies at one evaluation time (the rate functions extrapolate
+/// to its edges).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WindowBounds {
     /// The window's first timestamp (inclusive).
     pub start: i64,
     /// The window's last timestamp (inclusive), the reference time.
     pub end: i64,
     /// The selector's range in milliseconds.
     pub range: i64,
+}
+
+/// The samples of a range vector at one evaluation time, with the window they came from.
+#[derive(Debug)]
+pub(crate) struct RangeWindow<'a> {
+    /// Series with at least one sample in the window, sorted by labels.
+    pub series: Vec<WindowSeries<'a>>,
+    pub bounds: WindowBounds,
 }
 
 /// One subquery's inner results by inner evaluation time. An evaluation is a pure function of
@@ -120,6 +126,17 @@ impl<'a> Evaluator<'a> {
         Ok(out)
     }
 
+    /// The window of `ms` evaluated at `t`.
+    pub(crate) fn matrix_bounds(&self, ms: &MatrixSelector, t: i64) -> WindowBounds {
+        let end = self.reference_time(&ms.vs.at, offset_ms(&ms.vs.offset), t);
+        let range = duration_ms(&ms.range);
+        WindowBounds {
+            start: end.saturating_sub(range),
+            end,
+            range,
+        }
+    }
+
     /// The range vector of `ms` at `t`.
     pub(crate) fn matrix_selector(
         &self,
@@ -127,19 +144,14 @@ impl<'a> Evaluator<'a> {
         t: i64,
     ) -> Result<RangeWindow<'a>, QueryError> {
         self.check_deadline()?;
-        let end = self.reference_time(&ms.vs.at, offset_ms(&ms.vs.offset), t);
-        let range = duration_ms(&ms.range);
-        let start = end.saturating_sub(range);
+        let bounds = self.matrix_bounds(ms, t);
         let mut out = Vec::new();
         let mut total = 0;
         let data: &'a [Series] = self.data.get(&ms.vs);
         self.cursors.with(&ms.vs, |hints| {
             hints.resize(data.len(), Cursor::default());
             for (series, hint) in data.iter().zip(hints.iter_mut()) {
-                let hi = upper_bound_from(&series.samples, hint.end, end);
-                // Timestamps are integers: `t >= start` is `t > start - 1`.
-                let lo = upper_bound_from(&series.samples, hint.start, start.saturating_sub(1));
-                *hint = Cursor { start: lo, end: hi };
+                let (lo, hi) = hint.window(&series.samples, bounds.start, bounds.end);
                 if lo == hi {
                     continue;
                 }
@@ -153,9 +165,7 @@ impl<'a> Evaluator<'a> {
         self.account(total)?;
         Ok(RangeWindow {
             series: out,
-            start,
-            end,
-            range,
+            bounds,
         })
     }
 
@@ -214,9 +224,7 @@ impl<'a> Evaluator<'a> {
                     samples: Cow::Owned(s.samples),
                 })
                 .collect(),
-            start,
-            end,
-            range,
+            bounds: WindowBounds { start, end, range },
         })
     }
 

@@ -9,6 +9,7 @@ mod histogram;
 mod labels;
 mod math;
 mod range;
+mod range_steps;
 mod time;
 
 use promql_parser::parser::{Call, Expr, VectorSelector};
@@ -20,6 +21,7 @@ use crate::labels::{Labels, METRIC_NAME};
 use crate::value::VectorSample;
 
 pub(crate) use labels::RegexCache;
+pub(crate) use range_steps::CallSteps;
 
 /// Every function Prometheus 2.42 evaluates.
 pub(crate) const PROMETHEUS_2_42_FUNCTIONS: &[&str] = &[
@@ -155,7 +157,9 @@ pub(super) fn eval(ev: &Evaluator<'_>, call: &Call, t: i64) -> Result<Value, Que
             } else if time::is_date_function(name) {
                 time::eval(ev, name, &args, t)?
             } else if range::is_range_function(name) {
-                range::eval(ev, call, &args, t)?
+                // Unique by construction: `CallOrigins` rejects two input series with the same
+                // output labels for the whole query, which is the stricter check.
+                return Ok(Value::Vector(range::eval(ev, call, &args, t)?));
             } else {
                 return Err(QueryError::BadData(format!(
                     "unknown function with name {name:?}"

@@ -8,14 +8,16 @@
 use promql_parser::parser::{Call, Expr};
 
 use super::super::numeric::{kahan_sum_inc, quantile};
-use super::super::selectors::RangeWindow;
-use super::super::Evaluator;
+use super::super::selectors::WindowBounds;
+use super::super::{CallOrigins, Evaluator};
+use super::range_steps;
 use crate::error::QueryError;
+use crate::labels::Labels;
 use crate::value::{Sample, VectorSample};
 
 /// A range-vector function, resolved from its name once per call rather than per series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RangeFn {
+pub(super) enum RangeFn {
     Rate,
     Increase,
     Delta,
@@ -88,6 +90,9 @@ pub(super) fn eval(
     } else {
         (args[0], &args[1..])
     };
+    if let Some(out) = range_steps::precomputed(ev, call, f, range_arg, scalars, t)? {
+        return Ok(out);
+    }
     let mut params = Vec::with_capacity(scalars.len());
     for a in scalars {
         params.push(ev.eval_scalar(a, t)?);
@@ -99,26 +104,35 @@ pub(super) fn eval(
     ev.series_origins.with(call, |origins| {
         let mut out = Vec::with_capacity(window.series.len());
         for series in &window.series {
-            let Some(v) = apply(f, &params, &series.samples, &window, t) else {
+            let Some(v) = apply(f, &params, &series.samples, &window.bounds, t) else {
                 continue;
             };
-            let labels = if f == RangeFn::LastOverTime {
-                series.labels.clone()
-            } else {
-                origins.without_name(&series.labels)?
-            };
+            let labels = output_labels(f, origins, &series.labels)?;
             out.push(VectorSample { labels, t, v });
         }
         Ok(out)
     })
 }
 
+/// The labels of the result for the input series `input`.
+pub(super) fn output_labels(
+    f: RangeFn,
+    origins: &mut CallOrigins,
+    input: &Labels,
+) -> Result<Labels, QueryError> {
+    if f == RangeFn::LastOverTime {
+        Ok(input.clone())
+    } else {
+        origins.without_name(input)
+    }
+}
+
 /// One series' result; `None` drops the series from the output.
-fn apply(
+pub(super) fn apply(
     f: RangeFn,
     params: &[f64],
     points: &[Sample],
-    window: &RangeWindow<'_>,
+    window: &WindowBounds,
     t: i64,
 ) -> Option<f64> {
     match f {
@@ -190,7 +204,7 @@ fn apply(
 /// below zero for counters.
 fn extrapolated_rate(
     points: &[Sample],
-    window: &RangeWindow<'_>,
+    window: &WindowBounds,
     is_counter: bool,
     is_rate: bool,
 ) -> Option<f64> {
@@ -324,7 +338,7 @@ fn variance(points: &[Sample]) -> f64 {
     (aux + c_aux) / count
 }
 
-fn check_holt_winters_factors(sf: f64, tf: f64) -> Result<(), QueryError> {
+pub(super) fn check_holt_winters_factors(sf: f64, tf: f64) -> Result<(), QueryError> {
     // Written so that NaN factors pass, as they do in Prometheus's comparisons.
     if sf <= 0.0 || sf >= 1.0 {
         return Err(QueryError::Execution(format!(
@@ -366,9 +380,8 @@ mod tests {
         v.iter().map(|&(t, v)| Sample { t, v }).collect()
     }
 
-    fn window(start: i64, end: i64) -> RangeWindow<'static> {
-        RangeWindow {
-            series: Vec::new(),
+    fn window(start: i64, end: i64) -> WindowBounds {
+        WindowBounds {
             start,
             end,
             range: end - start,
