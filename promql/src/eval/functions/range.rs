@@ -211,9 +211,7 @@ fn extrapolated_rate(
     if points.len() < 2 {
         return None;
     }
-    let first = points[0];
-    let last = points[points.len() - 1];
-    let mut result = last.v - first.v;
+    let mut result = points[points.len() - 1].v - points[0].v;
     if is_counter {
         let mut prev = 0.0;
         for p in points {
@@ -223,6 +221,59 @@ fn extrapolated_rate(
             prev = p.v;
         }
     }
+    Some(extrapolate(points, window, result, is_counter, is_rate))
+}
+
+/// The positions in `samples` of counter resets (values below the previous one).
+pub(super) fn counter_resets(samples: &[Sample]) -> Vec<usize> {
+    (1..samples.len())
+        .filter(|&i| samples[i].v < samples[i - 1].v)
+        .collect()
+}
+
+/// `rate` or `increase` of the window `samples[lo..hi]`, adding back only the resets listed in
+/// `resets` ([`counter_resets`] of the whole series) instead of scanning the window. The
+/// additions are the same, in the same order, as [`extrapolated_rate`]'s scan, so the result is
+/// identical to the last bit.
+pub(super) fn counter_rate_from_resets(
+    f: RangeFn,
+    samples: &[Sample],
+    (lo, hi): (usize, usize),
+    resets: &[usize],
+    window: &WindowBounds,
+) -> Option<f64> {
+    if hi - lo < 2 {
+        return None;
+    }
+    let first = samples[lo].v;
+    let mut result = samples[hi - 1].v - first;
+    // The scan compares the first sample with zero.
+    if first < 0.0 {
+        result += 0.0;
+    }
+    let from = resets.partition_point(|&i| i <= lo);
+    for &i in resets[from..].iter().take_while(|&&i| i < hi) {
+        result += samples[i - 1].v;
+    }
+    Some(extrapolate(
+        &samples[lo..hi],
+        window,
+        result,
+        true,
+        f == RangeFn::Rate,
+    ))
+}
+
+/// Extrapolates `result`, the change over `points` (two or more), to the window's edges.
+fn extrapolate(
+    points: &[Sample],
+    window: &WindowBounds,
+    result: f64,
+    is_counter: bool,
+    is_rate: bool,
+) -> f64 {
+    let first = points[0];
+    let last = points[points.len() - 1];
     let mut to_start = (first.t - window.start) as f64 / 1000.0;
     let to_end = (window.end - last.t) as f64 / 1000.0;
     let sampled = (last.t - first.t) as f64 / 1000.0;
@@ -249,7 +300,7 @@ fn extrapolated_rate(
     if is_rate {
         v /= window.range as f64 / 1000.0;
     }
-    Some(v)
+    v
 }
 
 /// `irate` and `idelta`: from the last two samples only.
@@ -415,6 +466,41 @@ mod tests {
         assert!((extrapolated_rate(&p, &w, true, true).unwrap() - 7.0 / 20.0).abs() < 1e-12);
         assert_eq!(instant_value(&p, true), Some(0.2));
         assert_eq!(instant_value(&p, false), Some(-8.0));
+    }
+
+    #[test]
+    fn reset_positions_give_the_scan_result_bit_for_bit() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut v = -3.0;
+        let samples: Vec<Sample> = (0..400)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                v = if x % 17 == 0 {
+                    (x % 5) as f64 - 2.0
+                } else {
+                    v + (x % 1000) as f64 / 7.0
+                };
+                Sample { t: i * 15_000, v }
+            })
+            .collect();
+        let resets = counter_resets(&samples);
+        assert!(resets.len() > 5);
+        for lo in 0..samples.len() {
+            for hi in (lo..=samples.len()).step_by(7) {
+                let w = window(lo as i64 * 15_000 - 1_000, hi as i64 * 15_000);
+                for (f, is_rate) in [(RangeFn::Rate, true), (RangeFn::Increase, false)] {
+                    let scanned = extrapolated_rate(&samples[lo..hi], &w, true, is_rate);
+                    let indexed = counter_rate_from_resets(f, &samples, (lo, hi), &resets, &w);
+                    assert_eq!(
+                        scanned.map(f64::to_bits),
+                        indexed.map(f64::to_bits),
+                        "lo={lo} hi={hi}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

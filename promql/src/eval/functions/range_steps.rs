@@ -15,7 +15,10 @@
 
 use promql_parser::parser::{Call, Expr, MatrixSelector};
 
-use super::range::{apply, check_holt_winters_factors, output_labels, RangeFn};
+use super::range::{
+    apply, check_holt_winters_factors, counter_rate_from_resets, counter_resets, output_labels,
+    RangeFn,
+};
 use super::unwrap_parens;
 use crate::error::QueryError;
 use crate::eval::cursor::Cursor;
@@ -120,6 +123,10 @@ fn compute(
             }
             let mut cursor = Cursor::default();
             let mut labels: Option<Labels> = None;
+            // Windows of consecutive steps overlap; finding the resets once keeps `rate` and
+            // `increase` from rescanning every window (an hour is 240 samples at 15 s).
+            let resets = matches!(f, RangeFn::Rate | RangeFn::Increase)
+                .then(|| counter_resets(&series.samples));
             for ((t, bounds), step) in steps.iter().zip(out.iter_mut()) {
                 let (lo, hi) = cursor.window(&series.samples, bounds.start, bounds.end);
                 if lo == hi {
@@ -130,7 +137,13 @@ fn compute(
                     check_holt_winters_factors(params[0], params[1])?;
                     factors_checked = true;
                 }
-                let Some(v) = apply(f, params, &series.samples[lo..hi], bounds, *t) else {
+                let v = match &resets {
+                    Some(resets) => {
+                        counter_rate_from_resets(f, &series.samples, (lo, hi), resets, bounds)
+                    }
+                    None => apply(f, params, &series.samples[lo..hi], bounds, *t),
+                };
+                let Some(v) = v else {
                     continue;
                 };
                 let labels = match &labels {
