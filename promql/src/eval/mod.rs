@@ -7,6 +7,10 @@
 //! samples forward instead of searching), matching and grouping signatures, result labels of
 //! binary operations and range functions, and subquery inner results (consecutive steps' windows
 //! overlap). A step therefore costs about `O(series)` plus the operators' own work.
+//!
+//! The exception is a range-vector function over a matrix selector, the bulk of most
+//! dashboards' work: it is computed for every step on its first evaluation, series by series,
+//! and its per-step results are handed out as the steps come (`functions::range_steps`).
 
 mod aggregate;
 mod binary;
