@@ -28,6 +28,7 @@ pub mod completeness;
 pub mod exposition;
 pub mod fake_receiver;
 pub mod grafana_calls;
+pub mod metadata;
 pub mod peers;
 pub mod ports;
 pub mod proc_stats;

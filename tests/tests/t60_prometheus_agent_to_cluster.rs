@@ -11,11 +11,11 @@
 //! timestamp. Prometheus sends no batch identity, so this also shows stock senders get
 //! exactly-once storage from per-sample dedup.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use skyview_tests::exposition::{sample_lines, sum_matching};
+use skyview_tests::metadata::{declared_metadata, wait_for_served_metadata};
 use skyview_tests::peers::{NodeExporter, Prometheus};
 use skyview_tests::prom_config::{PromConfig, RemoteWrite, ScrapeJob};
 use skyview_tests::receiver::ReceiverCluster;
@@ -147,74 +147,9 @@ async fn prometheus_agent_mode_writes_node_exporter_to_the_cluster() -> Result<(
     );
 
     // Metadata: every node_* family node_exporter types, with its type and help, from node 3.
-    let families = exposed_metadata(&exposed_text);
-    ensure!(
-        families.len() > 10,
-        "node_exporter types few families: {families:?}"
-    );
+    let families = declared_metadata(&exposed_text, "node_");
     let metadata_url = format!("{}/api/v1/metadata", cluster.url(3));
-    let served = wait_until(
-        "node_exporter's metadata families in the cluster",
-        TIMEOUT,
-        || async {
-            let body = reqwest::get(&metadata_url).await?.bytes().await?;
-            let json: serde_json::Value = serde_json::from_slice(&body)?;
-            let served = json["data"].as_object().cloned().unwrap_or_default();
-            let missing: Vec<&String> = families
-                .keys()
-                .filter(|family| !served.contains_key(*family))
-                .collect();
-            ensure!(
-                missing.is_empty(),
-                "the cluster serves metadata of {} families; {} of node_exporter's are missing, \
-                 among them {:?}",
-                served.len(),
-                missing.len(),
-                &missing[..missing.len().min(5)]
-            );
-            Ok(Some(served))
-        },
-    )
-    .await?;
-    for (family, (kind, help)) in &families {
-        let entries = &served[family];
-        ensure!(
-            entries.as_array().is_some_and(|entries| entries
-                .iter()
-                .any(|e| e["type"] == kind.as_str() && e["help"] == help.as_str())),
-            "{family}: served {entries}, node_exporter says type {kind} help {help:?}"
-        );
-    }
+    wait_for_served_metadata(&metadata_url, &families, TIMEOUT).await?;
     eprintln!("metadata of all {} node_* families served", families.len());
     Ok(())
-}
-
-/// `family -> (type, help)` of every `node_*` family with a `# TYPE` and a `# HELP` line whose
-/// help has no escapes (so it compares as written).
-fn exposed_metadata(text: &str) -> BTreeMap<String, (String, String)> {
-    let mut helps = BTreeMap::new();
-    let mut types = BTreeMap::new();
-    for line in text.lines() {
-        let mut words = line.splitn(4, ' ');
-        let (Some("#"), Some(keyword), Some(family)) = (words.next(), words.next(), words.next())
-        else {
-            continue;
-        };
-        let rest = words.next().unwrap_or("").to_owned();
-        match keyword {
-            "HELP" if !rest.contains('\\') => helps.insert(family.to_owned(), rest),
-            // Prometheus reports the text format's `untyped` as `unknown`.
-            "TYPE" if rest == "untyped" => types.insert(family.to_owned(), "unknown".to_owned()),
-            "TYPE" => types.insert(family.to_owned(), rest),
-            _ => None,
-        };
-    }
-    types
-        .into_iter()
-        .filter(|(family, _)| family.starts_with("node_"))
-        .filter_map(|(family, kind)| {
-            let help = helps.get(&family)?.clone();
-            Some((family, (kind, help)))
-        })
-        .collect()
 }

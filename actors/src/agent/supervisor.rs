@@ -18,7 +18,7 @@ use crate::config::{Config, RemoteWriteConfig};
 use crate::discovery::Discovery;
 use crate::metrics::AgentMetrics;
 use crate::scrape::{self, ScrapeManager};
-use crate::shipper::{consumer_name, Shipper, StopShipper};
+use crate::shipper::{consumer_name, MetadataSender, Shipper, StopMetadataSender, StopShipper};
 use crate::wal::{Subscribe, Unsubscribe, Wal};
 
 /// Reloads the configuration file. The error is the loader's message (file, line, field).
@@ -42,6 +42,8 @@ struct RunningShipper {
     config: RemoteWriteConfig,
     external_labels: BTreeMap<String, String>,
     addr: Addr<Shipper>,
+    /// The endpoint's metadata sender, unless `metadata_config.send` is off.
+    metadata: Option<Addr<MetadataSender>>,
 }
 
 /// Everything a shipper needs besides its endpoint config.
@@ -121,6 +123,9 @@ impl Supervisor {
         for name in stale {
             if let Some(running) = self.shippers.remove(&name) {
                 running.addr.do_send(StopShipper);
+                if let Some(metadata) = &running.metadata {
+                    metadata.do_send(StopMetadataSender);
+                }
                 if !wanted.contains_key(&name) {
                     self.ctx.wal.do_send(Unsubscribe {
                         consumer: name.clone(),
@@ -152,12 +157,24 @@ impl Supervisor {
                 }
             };
             tracing::info!(consumer = %name, url = %cfg.url, "started remote-write shipper");
+            let metadata = cfg
+                .metadata_config
+                .send
+                .then(|| MetadataSender::new(cfg, self.scrape_manager.clone().recipient()))
+                .and_then(|sender| match sender {
+                    Ok(sender) => Some(sender.start()),
+                    Err(e) => {
+                        tracing::error!(consumer = %name, url = %cfg.url, error = %e, "cannot start the metadata sender");
+                        None
+                    }
+                });
             self.shippers.insert(
                 name,
                 RunningShipper {
                     config: cfg.clone(),
                     external_labels: external.clone(),
                     addr,
+                    metadata,
                 },
             );
         }

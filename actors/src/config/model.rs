@@ -249,6 +249,33 @@ pub struct RemoteWriteConfig {
     /// Batching, parallelism and retry settings.
     #[serde(default)]
     pub queue_config: QueueConfig,
+    /// Whether and how often the scraped targets' metric metadata is sent.
+    #[serde(default)]
+    pub metadata_config: MetadataConfig,
+}
+
+/// `metadata_config`: Prometheus's defaults, and its meaning (every target's `TYPE`, `HELP`
+/// and `UNIT` resent whole each interval, in requests of at most `max_samples_per_send`
+/// families).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetadataConfig {
+    /// Whether metadata is sent at all. Default true.
+    pub send: bool,
+    /// How often it is sent. Default 1m.
+    pub send_interval: PromDuration,
+    /// Metadata entries per request. Default 500.
+    pub max_samples_per_send: usize,
+}
+
+impl Default for MetadataConfig {
+    fn default() -> Self {
+        Self {
+            send: true,
+            send_interval: PromDuration::from_secs(60),
+            max_samples_per_send: 500,
+        }
+    }
 }
 
 /// `queue_config`. Defaults are the ones Prometheus adopted in 2023 (capacity 10000,

@@ -95,10 +95,6 @@ const SCRAPE: &[(&str, &str)] = &[
 const REMOTE_WRITE: &[(&str, &str)] = &[
     ("send_exemplars", ""),
     ("send_native_histograms", ""),
-    (
-        "metadata_config",
-        " (Skyview sends no metadata, as `metadata_config: {send: false}`)",
-    ),
     ("sigv4", ""),
     ("azuread", ""),
     ("google_iam", ""),

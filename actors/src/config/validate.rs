@@ -150,6 +150,14 @@ impl RemoteWriteConfig {
             ("queue_config.capacity", q.capacity),
             ("queue_config.max_shards", q.max_shards),
             ("queue_config.max_samples_per_send", q.max_samples_per_send),
+            (
+                "metadata_config.max_samples_per_send",
+                self.metadata_config.max_samples_per_send,
+            ),
+            (
+                "metadata_config.send_interval",
+                self.metadata_config.send_interval.as_duration().as_millis() as usize,
+            ),
         ] {
             if value == 0 {
                 return Err(Problem::Zero { field });

@@ -8,6 +8,8 @@
 //!   scrapers in place and they keep their caches; any other change restarts its scrapers
 //!   with fresh caches (the old ones write stale markers). Removed jobs stop their scrapers.
 //! - [`GetTargets`] answers `/api/v1/targets`.
+//! - [`GetMetadata`] gathers every target's metric metadata for the remote-write metadata
+//!   senders.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use actix::prelude::*;
 
 use super::client::ScrapeClient;
 use super::error::ScrapeError;
+use super::metadata::{MetricMetadata, SharedMetadata};
 use super::reconcile::{plan, target_key, TargetKey};
 use super::scraper::{Scraper, StopScraper, UpdateScraper};
 use super::settings::ScrapeSettings;
@@ -36,12 +39,19 @@ pub struct ApplyConfig(pub Config);
 #[rtype(result = "TargetsStatus")]
 pub struct GetTargets;
 
+/// Asks for the metric metadata of every target, one entry per metric family (the first
+/// target's, by job and target, when targets disagree).
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<MetricMetadata>")]
+pub struct GetMetadata;
+
 /// A running scraper.
 #[derive(Debug)]
 struct Running {
     target: Target,
     addr: Addr<Scraper>,
     health: SharedHealth,
+    metadata: SharedMetadata,
 }
 
 /// One job's settings and scrapers.
@@ -78,6 +88,7 @@ impl ScrapeManager {
 
     fn spawn_scraper(&self, job: &Job, target: Target) -> Running {
         let health = SharedHealth::default();
+        let metadata = SharedMetadata::default();
         let addr = Scraper::new(
             target.clone(),
             Arc::clone(&job.settings),
@@ -85,12 +96,14 @@ impl ScrapeManager {
             self.wal.clone(),
             Arc::clone(&self.metrics),
             Arc::clone(&health),
+            Arc::clone(&metadata),
         )
         .start();
         Running {
             target,
             addr,
             health,
+            metadata,
         }
     }
 
@@ -261,6 +274,23 @@ impl Handler<GetTargets> for ScrapeManager {
                 .extend(job.dropped.iter().map(DroppedTarget::new));
         }
         MessageResult(status)
+    }
+}
+
+impl Handler<GetMetadata> for ScrapeManager {
+    type Result = MessageResult<GetMetadata>;
+
+    fn handle(&mut self, _: GetMetadata, _: &mut Context<Self>) -> Self::Result {
+        let mut families: BTreeMap<String, MetricMetadata> = BTreeMap::new();
+        for r in self.jobs.values().flat_map(|job| job.running.values()) {
+            let published = Arc::clone(&r.metadata.lock().unwrap_or_else(|p| p.into_inner()));
+            for m in published.iter() {
+                if !families.contains_key(&m.family) {
+                    families.insert(m.family.clone(), m.clone());
+                }
+            }
+        }
+        MessageResult(families.into_values().collect())
     }
 }
 

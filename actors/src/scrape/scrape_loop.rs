@@ -21,6 +21,7 @@ use std::time::Instant;
 use super::cache::{CacheKey, Cached, ScrapeCache};
 use super::error::ScrapeError;
 use super::fast_hash::FastHashBuilder;
+use super::metadata::{MetricMetadata, TargetMetadata};
 use super::report::{report_labels, ScrapeReport, REPORT_SERIES};
 use super::series_labels::series_labels;
 use super::settings::ScrapeSettings;
@@ -62,6 +63,7 @@ pub struct ScrapeLoop {
     in_flight: InFlight,
     /// Samples in the previous append, to size the next one in one allocation.
     sample_capacity: usize,
+    metadata: TargetMetadata,
 }
 
 impl ScrapeLoop {
@@ -74,7 +76,13 @@ impl ScrapeLoop {
             report_refs: [None; REPORT_SERIES.len()],
             in_flight: InFlight::default(),
             sample_capacity: 0,
+            metadata: TargetMetadata::default(),
         }
+    }
+
+    /// The target's metric metadata, if it changed since the last call.
+    pub fn take_metadata_update(&mut self) -> Option<Arc<[MetricMetadata]>> {
+        self.metadata.take_update()
     }
 
     pub fn settings(&self) -> &Arc<ScrapeSettings> {
@@ -107,10 +115,12 @@ impl ScrapeLoop {
             post_relabel: 0,
             series_added: 0,
         };
+        self.metadata.begin_scrape();
         let error = match result {
             Ok(body) => self.append_body(body, t_ms, &mut append, &mut report).err(),
             Err(e) => Some(e),
         };
+        self.metadata.end_scrape(error.is_none());
         if error.is_some() {
             append.samples.clear();
             append.new_series.clear();
@@ -205,8 +215,12 @@ impl ScrapeLoop {
         // whose series are all cached (the steady state) never allocates it or keeps it.
         let mut new_by_hash: HashMap<u64, u32, FastHashBuilder> = HashMap::default();
         for entry in Parser::new(body.bytes, body.format) {
-            let Entry::Series(series) = entry? else {
-                continue;
+            let series = match entry? {
+                Entry::Series(series) => series,
+                other => {
+                    self.metadata.note(&other);
+                    continue;
+                }
             };
             report.scraped += 1;
             let timestamp = series.timestamp_ms.filter(|_| settings.honor_timestamps);

@@ -17,6 +17,7 @@ use actix::prelude::*;
 
 use super::client::{Fetched, ScrapeClient};
 use super::error::ScrapeError;
+use super::metadata::SharedMetadata;
 use super::offset::{target_hash, Schedule};
 use super::report::ScrapeReport;
 use super::scrape_loop::{Body, ScrapeLoop};
@@ -65,6 +66,7 @@ pub struct Scraper {
     wal: Recipient<Append>,
     metrics: Arc<AgentMetrics>,
     health: SharedHealth,
+    metadata: SharedMetadata,
     phase: Option<Phase>,
     stop_requested: bool,
     /// Capacity to give the next scrape's body buffer: a little more than the last body, so
@@ -83,6 +85,7 @@ impl Scraper {
         wal: Recipient<Append>,
         metrics: Arc<AgentMetrics>,
         health: SharedHealth,
+        metadata: SharedMetadata,
     ) -> Self {
         Self {
             schedule: Schedule::new(target_hash(&target), target.interval),
@@ -92,6 +95,7 @@ impl Scraper {
             wal,
             metrics,
             health,
+            metadata,
             phase: None,
             stop_requested: false,
             body_hint: 0,
@@ -147,6 +151,9 @@ impl Scraper {
             format: Format::from_content_type(f.content_type.as_deref()),
         });
         let (append, report) = self.state.on_scrape(body, t_ms, started);
+        if let Some(update) = self.state.take_metadata_update() {
+            *self.metadata.lock().unwrap_or_else(|p| p.into_inner()) = update;
+        }
         if report.error.is_none() {
             self.body_hint = buf.len() + buf.len() / 8;
         }
@@ -354,6 +361,7 @@ mod tests {
             wal,
             Arc::clone(&metrics),
             Arc::clone(&health),
+            SharedMetadata::default(),
         )
         .start();
         let (up, a, b) = (

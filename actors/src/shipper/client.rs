@@ -114,19 +114,32 @@ impl RemoteClient {
         }
     }
 
-    /// Sends one request body under `id`. Never fails: every outcome is an [`Answer`].
+    /// Sends one request body of samples under `id`. Never fails: every outcome is an
+    /// [`Answer`].
     pub async fn send(&self, body: Bytes, id: &BatchId) -> Exchange {
+        self.post(body, Some(id)).await
+    }
+
+    /// Sends one request body of metric metadata. It carries no batch identity: metadata is
+    /// resent whole every interval, so a repeat is harmless.
+    pub async fn send_metadata(&self, body: Bytes) -> Exchange {
+        self.post(body, None).await
+    }
+
+    async fn post(&self, body: Bytes, id: Option<&BatchId>) -> Exchange {
         let started = Instant::now();
-        let request = self
+        let mut request = self
             .request(reqwest::Method::POST, self.url.clone())
             .header(CONTENT_ENCODING, headers::CONTENT_ENCODING)
             .header(CONTENT_TYPE, headers::CONTENT_TYPE)
             .header(
                 headers::REMOTE_WRITE_VERSION_HEADER,
                 headers::REMOTE_WRITE_VERSION,
-            )
-            .header(headers::BATCH_HEADER, id.to_header_value())
-            .body(body);
+            );
+        if let Some(id) = id {
+            request = request.header(headers::BATCH_HEADER, id.to_header_value());
+        }
+        let request = request.body(body);
         let (answer, detail) = match request.send().await {
             Ok(resp) => {
                 let code = resp.status().as_u16();

@@ -11,6 +11,9 @@
 //! receiver is asked how far it has committed each queue (`committed`), and a queue whose
 //! cursor trails that resumes past it (`resume`). The actor (`actor`) only wires these
 //! together. The full contract is in `docs/remote-write.md`.
+//!
+//! Metric metadata takes a separate path: a `metadata_sender` per endpoint resends every
+//! target's metadata each interval, outside the WAL.
 
 mod actor;
 mod batch;
@@ -22,6 +25,7 @@ mod encode;
 mod endpoint_metrics;
 mod error;
 mod keeper;
+mod metadata_sender;
 mod queue;
 mod queues;
 mod reader;
@@ -32,3 +36,4 @@ mod series;
 pub use actor::{consumer_name, endpoint_key, Shipper, StopShipper};
 pub use client::ClientError;
 pub use error::ShipperError;
+pub use metadata_sender::{MetadataSender, StopMetadataSender};
