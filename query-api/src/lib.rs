@@ -20,7 +20,9 @@
 //!
 //! The methods are Prometheus 2.42's; any other method gets 405. Errors are
 //! `{"status":"error","errorType":"...","error":"..."}` with 400 (`bad_data`), 422
-//! (`execution`), 503 (`timeout`) or 500 (`internal`).
+//! (`execution`), 503 (`timeout`) or 500 (`internal`). Responses are gzip-compressed when the
+//! client accepts it, as Prometheus's are: Grafana asks for it, and a range query's JSON
+//! shrinks about tenfold.
 
 mod duration;
 mod error;
@@ -45,6 +47,7 @@ mod tests;
 
 use axum::routing::get;
 use axum::Router;
+use tower_http::compression::CompressionLayer;
 
 pub use error::ApiError;
 pub use state::{
@@ -77,5 +80,6 @@ pub fn router(state: QueryState) -> Router {
         .route("/api/v1/status/runtimeinfo", get(status::runtime_info))
         .route("/api/v1/status/flags", get(status::flags))
         .route("/federate", get(federate::federate))
+        .layer(CompressionLayer::new())
         .with_state(state)
 }

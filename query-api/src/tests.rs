@@ -142,6 +142,36 @@ const UP_DB: &str = r#"{"__name__":"up","instance":"b:1","job":"db"}"#;
 // ---- /api/v1/query ----
 
 #[tokio::test]
+async fn responses_are_gzipped_when_accepted() {
+    use std::io::Read as _;
+
+    let request = |gzip: bool| {
+        let mut req = Request::get("/api/v1/query?query=up&time=600");
+        if gzip {
+            req = req.header(header::ACCEPT_ENCODING, "gzip, deflate, br");
+        }
+        req.body(Body::empty()).unwrap()
+    };
+    let plain = router(state()).oneshot(request(false)).await.unwrap();
+    assert_eq!(plain.headers().get(header::CONTENT_ENCODING), None);
+    let plain = to_bytes(plain.into_body(), usize::MAX).await.unwrap();
+
+    let gzipped = router(state()).oneshot(request(true)).await.unwrap();
+    assert_eq!(gzipped.status(), StatusCode::OK);
+    assert_eq!(
+        gzipped.headers().get(header::CONTENT_ENCODING).unwrap(),
+        "gzip"
+    );
+    let body = to_bytes(gzipped.into_body(), usize::MAX).await.unwrap();
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, plain);
+    assert!(decoded.starts_with(br#"{"status":"success""#));
+}
+
+#[tokio::test]
 async fn instant_query_vector() {
     let data =
         format!(r#"{{"resultType":"vector","result":[{{"metric":{UP_API},"value":[600,"1"]}}]}}"#);

@@ -13,8 +13,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
-use skyview_tests::peers::{peer_binary, Peer, Prometheus};
-use skyview_tests::ports::free_loopback_addr;
+use skyview_tests::peers::Prometheus;
 
 use crate::disk::tree_bytes;
 
@@ -50,26 +49,22 @@ struct SnapshotName {
 impl PrometheusReceiver {
     /// Starts a receiver with its TSDB in `dir/prometheus-data`.
     pub async fn start(dir: &Path) -> Result<Self> {
-        let config = dir.join("prometheus.yml");
-        std::fs::write(&config, "global:\n  scrape_interval: 15s\n")
-            .with_context(|| format!("writing {}", config.display()))?;
-        let data = dir.join("prometheus-data");
-        let addr = free_loopback_addr()?;
-        let args = vec![
-            format!("--config.file={}", config.display()),
-            format!("--storage.tsdb.path={}", data.display()),
-            format!("--web.listen-address={addr}"),
-            "--web.enable-remote-write-receiver".to_owned(),
-            "--web.enable-admin-api".to_owned(),
-        ];
-        let program = peer_binary("prometheus")?;
-        let peer = Peer::start("prometheus", &program, args, dir, addr, "/-/ready").await?;
+        let prometheus = Prometheus::start_server(
+            dir,
+            "prometheus",
+            "global:\n  scrape_interval: 15s\n",
+            &[
+                "--web.enable-remote-write-receiver",
+                "--web.enable-admin-api",
+            ],
+        )
+        .await?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(300))
             .build()?;
         Ok(Self {
-            prometheus: Prometheus { peer },
-            data,
+            prometheus,
+            data: dir.join("prometheus-data"),
             http,
         })
     }
