@@ -21,8 +21,7 @@
 //! The methods are Prometheus 2.42's; any other method gets 405. Errors are
 //! `{"status":"error","errorType":"...","error":"..."}` with 400 (`bad_data`), 422
 //! (`execution`), 503 (`timeout`) or 500 (`internal`). Responses are gzip-compressed when the
-//! client accepts it, as Prometheus's are: Grafana asks for it, and a range query's JSON
-//! shrinks about tenfold.
+//! client accepts it, as Prometheus's are (Grafana asks for it).
 
 mod duration;
 mod error;
