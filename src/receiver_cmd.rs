@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use skyview_actors::config::{ByteSize, PromDuration};
-use skyview_api::receiver::{self, BuildInfo, QueryConfig, ReceiverLimits};
+use skyview_api::receiver::{self, BuildInfo, CorsOrigin, QueryConfig, ReceiverLimits};
 use skyview_raft::node::{Node, NodeConfig};
 use skyview_raft::type_config::NodeId;
 use skyview_storage::tsdb::TsdbOptions;
@@ -90,6 +90,11 @@ pub struct ReceiverArgs {
     #[arg(long = "internal.max-body-size", default_value = "4GB", value_parser = parse_size)]
     pub max_internal_body_size: usize,
 
+    /// Origins whose browser pages may read the query API: a regular expression, fully
+    /// anchored (Prometheus's `--web.cors.origin`).
+    #[arg(long = "web.cors.origin", default_value = ".*", value_parser = parse_cors_origin)]
+    pub cors_origin: CorsOrigin,
+
     /// Longest a query may take, queueing included (Prometheus's `--query.timeout`).
     #[arg(long = "query.timeout", default_value = "2m", value_parser = parse_duration)]
     pub query_timeout: Duration,
@@ -150,6 +155,10 @@ pub fn parse_initial_cluster(s: &str) -> Result<BTreeMap<NodeId, String>, String
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     PromDuration::parse(s).map(PromDuration::as_duration)
+}
+
+fn parse_cors_origin(s: &str) -> Result<CorsOrigin, String> {
+    CorsOrigin::parse(s).map_err(|e| format!("invalid regular expression {s:?}: {e}"))
 }
 
 fn parse_size(s: &str) -> Result<usize, String> {
@@ -237,6 +246,7 @@ impl ReceiverArgs {
             max_concurrency: self.query_max_concurrency,
             build_info: BuildInfo::new(concat!("2.42.0-skyview.", env!("CARGO_PKG_VERSION"))),
             storage_retention: humantime_short(self.retention),
+            cors_origin: self.cors_origin.clone(),
             ..QueryConfig::default()
         };
         config.engine.timeout = self.query_timeout;
@@ -254,6 +264,7 @@ impl ReceiverArgs {
                 humantime_short(self.query_lookback_delta),
             ),
             ("storage.retention", humantime_short(self.retention)),
+            ("web.cors.origin", self.cors_origin.to_string()),
             (
                 "storage.remote.read-sample-limit",
                 self.remote_read_sample_limit.to_string(),
@@ -438,6 +449,10 @@ mod tests {
             (
                 &["--node-id", "1", "--write.max-body-size", "lots"][..],
                 "--write.max-body-size",
+            ),
+            (
+                &["--node-id", "1", "--web.cors.origin", "(a"][..],
+                "--web.cors.origin",
             ),
             (&["--node-id", "x"][..], "--node-id"),
         ] {

@@ -50,7 +50,7 @@ use tokio::sync::Semaphore;
 pub use error::ApiError;
 pub use limits::ReceiverLimits;
 pub use metrics::ReceiverMetrics;
-pub use skyview_query_api::{BuildInfo, QueryConfig};
+pub use skyview_query_api::{BuildInfo, CorsOrigin, QueryConfig};
 
 /// The remote-write route (also the one whose latency is measured).
 pub const WRITE_PATH: &str = "/api/v1/write";
@@ -73,6 +73,7 @@ impl FromRef<ReceiverState> for Arc<ReceiverMetrics> {
 
 /// The receiver's router for `node`, with the query API configured by `query`.
 pub fn router(node: Arc<Node>, limits: ReceiverLimits, query: QueryConfig) -> Router {
+    let cors_origin = query.cors_origin.clone();
     let source = query_source::ClusterQuerySource::new(Arc::clone(&node));
     let query_api = skyview_query_api::router(QueryState::with_source(Arc::new(source), query));
     let read_slots = match limits.remote_read_concurrency {
@@ -108,6 +109,10 @@ pub fn router(node: Arc<Node>, limits: ReceiverLimits, query: QueryConfig) -> Ro
         ))
         .with_state(state)
         .merge(query_api)
+        .layer(axum::middleware::from_fn_with_state(
+            cors_origin,
+            skyview_query_api::cors_headers,
+        ))
 }
 
 /// Serves the receiver on `listener` until `shutdown` resolves, then finishes the requests in

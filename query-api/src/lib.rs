@@ -21,8 +21,11 @@
 //! The methods are Prometheus 2.42's; any other method gets 405. Errors are
 //! `{"status":"error","errorType":"...","error":"..."}` with 400 (`bad_data`), 422
 //! (`execution`), 503 (`timeout`) or 500 (`internal`). Responses are gzip-compressed when the
-//! client accepts it, as Prometheus's are (Grafana asks for it).
+//! client accepts it, as Prometheus's are (Grafana asks for it). CORS headers and preflights
+//! ([`cors_headers`]) are a middleware the server layers over its whole router, since
+//! preflights may name paths this crate does not serve.
 
+mod cors;
 mod duration;
 mod error;
 mod exemplars;
@@ -48,6 +51,7 @@ use axum::routing::get;
 use axum::Router;
 use tower_http::compression::CompressionLayer;
 
+pub use cors::{cors_headers, CorsOrigin};
 pub use error::ApiError;
 pub use state::{
     BuildInfo, Clock, MetricMetadata, QueryConfig, QuerySource, QueryState, TENANT_HEADER,

@@ -10,6 +10,7 @@ use futures::future::BoxFuture;
 use skyview_promql::{EngineOptions, Labels, Queryable};
 use tokio::sync::Semaphore;
 
+use crate::cors::CorsOrigin;
 use crate::error::ApiError;
 use crate::params::Params;
 
@@ -65,6 +66,8 @@ pub struct QueryConfig {
     pub external_labels: Labels,
     /// `storageRetention` in `/api/v1/status/runtimeinfo`, e.g. `15d`.
     pub storage_retention: String,
+    /// `--web.cors.origin`: the origins [`crate::cors_headers`] lets browsers read from.
+    pub cors_origin: CorsOrigin,
 }
 
 impl Default for QueryConfig {
@@ -76,6 +79,7 @@ impl Default for QueryConfig {
             flags: BTreeMap::new(),
             external_labels: Labels::empty(),
             storage_retention: "unlimited".to_string(),
+            cors_origin: CorsOrigin::Any,
         }
     }
 }

@@ -6,7 +6,8 @@
 //! and values (with and without `match[]`, GET and form-encoded POST), `series` for template
 //! variables, `metadata` for the query builder's hints, exemplars, and panel queries with
 //! `step` as a bare number of seconds and `time` as a float. Ranges are the dashboard's: whole
-//! seconds.
+//! seconds. Each call carries an `Origin` header and is preceded by an `OPTIONS` preflight, as
+//! from a browser in Grafana's browser access mode, so the CORS headers are compared too.
 //!
 //! How answers are compared depends on what Prometheus defines:
 //! - label names, label values, series, metadata and exemplars are compared exactly, as sets
@@ -221,14 +222,30 @@ pub async fn compare_calls(
     for call in calls {
         let (expected, actual) =
             tokio::join!(send(http, prometheus, call), send(http, skyview, call));
-        let ((expected_status, expected), (actual_status, actual)) = (expected?, actual?);
-        let differences = differences(
+        let ((expected_status, expected_cors, expected), (actual_status, actual_cors, actual)) =
+            (expected?, actual?);
+        let mut differences = differences(
             call.agreement,
             expected_status,
             &expected,
             actual_status,
             &actual,
         );
+        if expected_cors != actual_cors {
+            differences.push(format!(
+                "CORS headers: Prometheus {expected_cors:?}, Skyview {actual_cors:?}"
+            ));
+        }
+        let (expected, actual) = tokio::join!(
+            preflight(http, prometheus, call),
+            preflight(http, skyview, call)
+        );
+        let (expected, actual) = (expected?, actual?);
+        if expected != actual {
+            differences.push(format!(
+                "preflight (status, CORS headers): Prometheus {expected:?}, Skyview {actual:?}"
+            ));
+        }
         if !differences.is_empty() {
             report.mismatches.push(format!(
                 "{} {} {:?} ({}): {}",
@@ -247,22 +264,69 @@ pub async fn compare_calls(
     Ok(report)
 }
 
-async fn send(http: &reqwest::Client, base: &str, call: &GrafanaCall) -> Result<(u16, Vec<u8>)> {
+/// The `Origin` a browser sends when Grafana's data source is in browser access mode.
+const ORIGIN: &str = "http://grafana.example:3000";
+
+/// The CORS headers of a response, sorted, as `name: value`, and whether `Vary` names
+/// `Origin` (Skyview's `Vary` may also name `Accept-Encoding`, which Prometheus leaves out).
+fn cors_headers(response: &reqwest::Response) -> Vec<String> {
+    let headers = response.headers();
+    let mut cors: Vec<String> = headers
+        .iter()
+        .filter(|(name, _)| name.as_str().starts_with("access-control-"))
+        .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("<not text>")))
+        .collect();
+    cors.sort();
+    let varies = headers
+        .get_all(reqwest::header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.trim().eq_ignore_ascii_case("origin"));
+    cors.push(format!("vary names origin: {varies}"));
+    cors
+}
+
+/// Status, CORS headers and body of `call` sent to `base`, with an `Origin` header.
+async fn send(
+    http: &reqwest::Client,
+    base: &str,
+    call: &GrafanaCall,
+) -> Result<(u16, Vec<String>, Vec<u8>)> {
     let url = format!("{base}{}", call.path);
     let request = match call.method {
         HttpMethod::Get => http.get(&url).query(&call.params),
         HttpMethod::Post => http.post(&url).form(&call.params),
     };
     let response = request
+        .header(reqwest::header::ORIGIN, ORIGIN)
         .send()
         .await
         .with_context(|| format!("calling {url}"))?;
     let status = response.status().as_u16();
+    let cors = cors_headers(&response);
     let body = response
         .bytes()
         .await
         .with_context(|| format!("reading the answer of {url}"))?;
-    Ok((status, body.to_vec()))
+    Ok((status, cors, body.to_vec()))
+}
+
+/// Status and CORS headers of the browser's preflight before `call`.
+async fn preflight(
+    http: &reqwest::Client,
+    base: &str,
+    call: &GrafanaCall,
+) -> Result<(u16, Vec<String>)> {
+    let url = format!("{base}{}", call.path);
+    let response = http
+        .request(reqwest::Method::OPTIONS, &url)
+        .header(reqwest::header::ORIGIN, ORIGIN)
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .with_context(|| format!("preflight of {url}"))?;
+    Ok((response.status().as_u16(), cors_headers(&response)))
 }
 
 fn differences(

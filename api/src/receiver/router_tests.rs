@@ -440,6 +440,74 @@ async fn status_health_and_internal_routes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_paths_answer_preflights_and_carry_cors_headers() {
+    let h = Harness::start(ReceiverLimits::default()).await;
+    let with_origin = |method: &str, uri: &str| {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("Origin", "http://grafana.example")
+            .body(Body::empty())
+            .unwrap();
+        h.app.clone().oneshot(request)
+    };
+    // A preflight on a query path and on a path the query API does not serve.
+    for uri in [
+        "/api/v1/query_range",
+        "/api/v1/write",
+        "/api/v1/no/such/path",
+    ] {
+        let response = with_origin("OPTIONS", uri).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT, "{uri}");
+        let headers = response.headers();
+        assert_eq!(headers["access-control-allow-origin"], "*", "{uri}");
+        assert_eq!(
+            headers["access-control-allow-methods"],
+            "GET, POST, OPTIONS"
+        );
+        assert_eq!(
+            headers["access-control-allow-headers"],
+            "Accept, Authorization, Content-Type, Origin"
+        );
+        assert_eq!(headers["access-control-expose-headers"], "Date");
+        assert_eq!(headers["vary"], "Origin");
+    }
+    // A query, an error and a status call carry them; other paths and origin-less calls do not.
+    for uri in [
+        "/api/v1/query?query=1",
+        "/api/v1/query?query=(",
+        "/api/v1/status/buildinfo",
+    ] {
+        let response = with_origin("GET", uri).await.unwrap();
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            "*",
+            "{uri}"
+        );
+    }
+    let response = with_origin("GET", "/metrics").await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(!response
+        .headers()
+        .contains_key("access-control-allow-origin"));
+    let response = h
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/api/v1/query?query=1")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(!response
+        .headers()
+        .contains_key("access-control-allow-origin"));
+    h.node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_query_api_reads_every_shard_and_keeps_tenants_apart() {
     let h = Harness::start(ReceiverLimits::default()).await;
     let t = now_ms() / 1000 * 1000 - 60_000;
