@@ -34,12 +34,14 @@ mod read_path;
 mod replica_moves;
 mod replicas;
 mod retention;
+pub mod snapshot_trigger;
 pub mod status;
 mod write_path;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -89,6 +91,9 @@ pub struct Node {
     meta_state: watch::Receiver<Arc<MetaState>>,
     /// Hosted shard groups. Cloned out before any `.await` (an openraft handle is cheap).
     replicas: RwLock<BTreeMap<u32, Raft<TypeConfig>>>,
+    /// Each hosted replica's samples applied since its last snapshot (see
+    /// [`snapshot_trigger`]).
+    unsnapshotted: RwLock<BTreeMap<u32, Arc<AtomicU64>>>,
     /// Serialises starting and stopping replicas, so one shard never gets two Raft instances.
     replica_changes: tokio::sync::Mutex<()>,
     /// Index `shard - 1`.
@@ -169,6 +174,7 @@ impl Node {
                 meta,
                 meta_state,
                 replicas: RwLock::new(BTreeMap::new()),
+                unsnapshotted: RwLock::new(BTreeMap::new()),
                 replica_changes: tokio::sync::Mutex::new(()),
                 committers,
                 leaders: LeaderHints::default(),
@@ -309,6 +315,19 @@ impl Node {
         if let Err(e) = self.meta.shutdown().await {
             tracing::warn!(error = %e, "meta group did not shut down cleanly");
         }
+        // Nothing writes any more: write the memtables out, so the next start replays no WAL.
+        let (tsdb, raft_db) = (Arc::clone(&self.tsdb), Arc::clone(&self.raft_db));
+        let flushed = tokio::task::spawn_blocking(move || {
+            let tsdb = tsdb.read().map_err(|_| "tsdb lock poisoned".to_owned())?;
+            tsdb.flush_memtables().map_err(|e| e.to_string())?;
+            raft_db.flush_memtables().map_err(|e| e.to_string())
+        })
+        .await;
+        match flushed {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "memtables not flushed at stop"),
+            Err(e) => tracing::warn!(error = %e, "memtable flush task failed"),
+        }
         tracing::info!(node = self.id(), "node stopped");
     }
 
@@ -364,6 +383,7 @@ impl Node {
             tokio::spawn(Arc::clone(self).drive_removals()),
             tokio::spawn(Arc::clone(self).enforce_retention()),
             tokio::spawn(Arc::clone(self).propose_high_water()),
+            tokio::spawn(Arc::clone(self).trigger_snapshots()),
         ];
         self.tasks
             .lock()

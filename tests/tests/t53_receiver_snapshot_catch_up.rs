@@ -25,8 +25,9 @@ const LAGGARD: u64 = 3;
 /// Entries a node keeps in its log behind a snapshot (`LOG_KEPT_BEHIND_SNAPSHOT` in
 /// `skyview_raft::node::raft_config`, private there, hence repeated here): a snapshot index more
 /// than this past what node 3 holds means the entries it needs are purged. Snapshots are taken
-/// every 4,000 entries there, so the load runs for a few thousand entries per shard.
-const LOGS_KEPT_AFTER_SNAPSHOT: u64 = 1_000;
+/// every 1,000 entries there (sooner under many samples), so the load runs for a thousand or
+/// more entries per shard.
+const LOGS_KEPT_AFTER_SNAPSHOT: u64 = 256;
 const PURGE_TIMEOUT: Duration = Duration::from_secs(300);
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(120);
 

@@ -42,6 +42,9 @@ pub enum Durability {
 }
 
 /// The node's Raft database. Open once per process and share it as an `Arc`.
+/// Most bytes of write-ahead log files the Raft database keeps (see [`RaftDb::open`]).
+const WAL_LIMIT_BYTES: u64 = 128 << 20;
+
 #[derive(Debug)]
 pub struct RaftDb {
     db: DB,
@@ -58,6 +61,11 @@ impl RaftDb {
         // Replay the WAL up to the first torn or corrupt record and stop there: a crash during a
         // write loses only writes that were never acknowledged as synced.
         opts.set_wal_recovery_mode(DBRecoveryMode::PointInTime);
+        // A WAL file is deleted only once every column family's data in it is flushed. `meta`
+        // takes a few small writes (votes, purge marks) and would never fill its memtable, so
+        // it would pin every WAL file: 1.5 GB of them after 10 million samples. Past this
+        // total, RocksDB flushes the families holding the oldest file.
+        opts.set_max_total_wal_size(WAL_LIMIT_BYTES);
 
         // Entries carry label strings that repeat from batch to batch: cheap LZ4 pays off for
         // the entries that live long enough to be flushed to SST files.
@@ -82,6 +90,17 @@ impl RaftDb {
     /// one Raft instance writing through its handles.
     pub fn group(self: &Arc<Self>, group: GroupId) -> GroupLogStore {
         GroupLogStore::new(Arc::clone(self), group)
+    }
+
+    /// Writes every memtable to SST files, so that the write-ahead log is not replayed at
+    /// the next start (a clean stop calls it).
+    pub fn flush_memtables(&self) -> Result<(), LogStoreError> {
+        for name in [CF_LOG, CF_META] {
+            self.db
+                .flush_cf(self.cf(name)?)
+                .map_err(|source| LogStoreError::Flush { source })?;
+        }
+        Ok(())
     }
 
     /// The directory the database lives in.

@@ -20,6 +20,12 @@ pub enum LogStoreError {
         /// RocksDB's error.
         source: rocksdb::Error,
     },
+    /// Writing the memtables to SST files failed.
+    #[error("flushing the raft database: {source}")]
+    Flush {
+        /// RocksDB's error.
+        source: rocksdb::Error,
+    },
     /// A column family the database was opened with is missing: a bug, not an input error.
     #[error("raft database has no column family {name}")]
     MissingColumnFamily {

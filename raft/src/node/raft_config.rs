@@ -3,7 +3,8 @@
 //! Tuned for failover within a second and for shard entries that are large (a group-committed
 //! entry carries up to [`MAX_ENTRY_SAMPLES`](crate::node::group_commit::MAX_ENTRY_SAMPLES)
 //! samples): frequent heartbeats and short elections, few entries per append RPC, and a
-//! snapshot (for a shard: a head flush) every few thousand entries so the log is purged
+//! snapshot (for a shard: a head flush) every thousand entries, or sooner by the samples
+//! applied ([`snapshot_trigger`](crate::node::snapshot_trigger)), so the log is purged
 //! steadily.
 //!
 //! The failover time is not the election timeout alone. openraft gives a leader a lease of
@@ -27,10 +28,11 @@ pub const HEARTBEAT_MS: u64 = 50;
 /// (40 ms, 180-280 ms) measured a lower median but a longer tail under load.
 pub const ELECTION_TIMEOUT_MS: (u64, u64) = (250, 350);
 /// Entries after the last snapshot that trigger a new one (and a log purge behind it).
-const SNAPSHOT_EVERY_ENTRIES: u64 = 4_000;
+const SNAPSHOT_EVERY_ENTRIES: u64 = 1_000;
 /// Entries kept in the log behind a snapshot, so a briefly lagging follower catches up from
-/// the log rather than by a snapshot transfer.
-const LOG_KEPT_BEHIND_SNAPSHOT: u64 = 1_000;
+/// the log rather than by a snapshot transfer. Entries may be large, so few are kept: 256
+/// covers a few seconds of a busy shard's entries.
+const LOG_KEPT_BEHIND_SNAPSHOT: u64 = 256;
 /// Entries per append RPC: entries are big, so a catch-up RPC stays a few MiB.
 const MAX_PAYLOAD_ENTRIES: u64 = 32;
 /// Deadline of one snapshot chunk transfer (ms).

@@ -115,6 +115,7 @@ impl Node {
             shard,
             reason: e.to_string(),
         })?;
+        let unsnapshotted = state_machine.unsnapshotted_samples();
         let group = GroupId::shard(shard);
         let raft = Raft::new(
             self.id(),
@@ -147,6 +148,7 @@ impl Node {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(shard, raft);
+        self.watch_snapshot_size(shard, unsnapshotted);
         tracing::info!(shard, node = self.id(), "hosting shard replica");
         Ok(())
     }
@@ -163,6 +165,7 @@ impl Node {
         let Some(raft) = removed else {
             return false;
         };
+        self.unwatch_snapshot_size(shard);
         if let Err(e) = raft.shutdown().await {
             tracing::warn!(shard, error = %e, "shard replica did not stop cleanly");
         }

@@ -8,6 +8,7 @@
 
 use std::io::Cursor;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use openraft::storage::RaftStateMachine;
@@ -37,6 +38,9 @@ pub struct ShardStateMachine {
     membership: StoredMembership,
     snapshots: SnapshotStore,
     files: SnapshotFiles,
+    /// Samples applied since the last snapshot build: what the node's size trigger reads
+    /// (see [`ShardStateMachine::unsnapshotted_samples`]).
+    unsnapshotted: Arc<AtomicU64>,
 }
 
 /// Runs `f` on the TSDB under its write lock, on the blocking pool.
@@ -81,6 +85,8 @@ impl ShardStateMachine {
                     "finished a snapshot install interrupted by a restart"
                 );
             }
+            // The persisted head is loaded now, so reads see it before any entry is applied.
+            guard.open_shard(shard).map_err(storage(shard))?;
             guard.applied(shard).map_err(storage(shard))?
         };
         let (last_applied, membership) = match &applied {
@@ -98,7 +104,16 @@ impl ShardStateMachine {
             membership,
             snapshots: SnapshotStore::new(raft_db, GroupId::shard(shard)),
             files,
+            unsnapshotted: Arc::default(),
         })
+    }
+
+    /// The count of samples applied since the last snapshot build (the log holds at least
+    /// those). openraft's snapshot policy counts entries, and an entry may carry one sample or
+    /// a hundred thousand, so the node also triggers a snapshot, and with it a log purge, when
+    /// this count grows large.
+    pub fn unsnapshotted_samples(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.unsnapshotted)
     }
 
     /// The shard this state machine applies.
@@ -114,6 +129,7 @@ impl ShardStateMachine {
         tsdb: &SharedTsdb,
         entries: Vec<Entry>,
         mut membership: StoredMembership,
+        unsnapshotted: &AtomicU64,
     ) -> Result<(Vec<Response>, StoredMembership), (LogId, ShardError)> {
         let mut responses = Vec::with_capacity(entries.len());
         for entry in entries {
@@ -128,6 +144,12 @@ impl ShardStateMachine {
                 .map_err(|_| (log_id, ShardError::Poisoned { shard }))?;
             let response = match entry.payload {
                 EntryPayload::Normal(Command::Write(ShardWrite { batches })) => {
+                    let samples: usize = batches
+                        .iter()
+                        .flat_map(|b| &b.series)
+                        .map(|s| s.samples.len())
+                        .sum();
+                    unsnapshotted.fetch_add(samples as u64, Ordering::Relaxed);
                     let outcomes = batches
                         .into_iter()
                         .map(|batch| apply_batch(&mut tsdb, shard, &applied_mark, batch))
@@ -174,6 +196,10 @@ pub struct ShardSnapshotBuilder {
     last_applied: Option<LogId>,
     membership: StoredMembership,
     snapshots: SnapshotStore,
+    unsnapshotted: Arc<AtomicU64>,
+    /// [`ShardStateMachine::unsnapshotted_samples`] when the builder was made: the flush
+    /// covers them (and possibly more, counted again: the trigger only fires sooner).
+    covered: u64,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for ShardSnapshotBuilder {
@@ -198,6 +224,8 @@ impl RaftSnapshotBuilder<TypeConfig> for ShardSnapshotBuilder {
         })
         .await;
         flushed.map_err(|e| StorageIOError::write_state_machine(&e))?;
+        self.unsnapshotted
+            .fetch_sub(self.covered, Ordering::Relaxed);
         let meta = SnapshotMeta {
             last_log_id: self.last_applied,
             last_membership: self.membership.clone(),
@@ -238,11 +266,13 @@ impl RaftStateMachine<TypeConfig> for ShardStateMachine {
         let shard = self.shard;
         let membership = self.membership.clone();
         let tsdb = Arc::clone(&self.tsdb);
-        let applied =
-            tokio::task::spawn_blocking(move || Self::apply_all(shard, &tsdb, entries, membership))
-                .await
-                .map_err(|source| (last, ShardError::Task { shard, source }))
-                .and_then(|result| result);
+        let unsnapshotted = Arc::clone(&self.unsnapshotted);
+        let applied = tokio::task::spawn_blocking(move || {
+            Self::apply_all(shard, &tsdb, entries, membership, &unsnapshotted)
+        })
+        .await
+        .map_err(|source| (last, ShardError::Task { shard, source }))
+        .and_then(|result| result);
         match applied {
             Ok((responses, membership)) => {
                 self.last_applied = Some(last);
@@ -263,6 +293,8 @@ impl RaftStateMachine<TypeConfig> for ShardStateMachine {
             last_applied: self.last_applied,
             membership: self.membership.clone(),
             snapshots: self.snapshots.clone(),
+            unsnapshotted: Arc::clone(&self.unsnapshotted),
+            covered: self.unsnapshotted.load(Ordering::Relaxed),
         }
     }
 

@@ -31,6 +31,8 @@ const END: u8 = 0xFF;
 /// `meta` key tags, after the shard id.
 pub(crate) const META_FLUSHED: u8 = 1;
 pub(crate) const META_NEXT_SERIES: u8 = 2;
+/// Followed by a series id: that series' open chunk as the last flush persisted it.
+pub(crate) const META_HEAD: u8 = 3;
 
 /// The half-open key range `[start, end)` holding all of `shard`'s keys.
 pub(crate) fn shard_range(shard: ShardId) -> (Vec<u8>, Vec<u8>) {
@@ -152,6 +154,24 @@ pub(crate) fn meta(shard: ShardId, tag: u8) -> [u8; 5] {
     key
 }
 
+/// `meta`: shard, [`META_HEAD`], series id.
+pub(crate) fn head(shard: ShardId, id: SeriesId) -> [u8; 13] {
+    let mut key = [0; 13];
+    key[..5].copy_from_slice(&meta(shard, META_HEAD));
+    key[5..].copy_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// The half-open range of `shard`'s [`head`] keys.
+pub(crate) fn head_range(shard: ShardId) -> ([u8; 5], [u8; 5]) {
+    (meta(shard, META_HEAD), meta(shard, META_HEAD + 1))
+}
+
+/// The series id of a [`head`] key.
+pub(crate) fn head_series_of(key: &[u8]) -> Option<SeriesId> {
+    Some(u64::from_be_bytes(key.get(5..13)?.try_into().ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +207,17 @@ mod tests {
         let rest = &key[postings_tenant(3, "t").len()..];
         assert_eq!(postings_pair(rest), Some(("job", "node")));
         assert_ne!(dedup(1, "a", "bc", 1), dedup(1, "ab", "c", 1));
+    }
+
+    #[test]
+    fn head_keys_sit_between_their_range_bounds() {
+        let (start, end) = head_range(7);
+        for id in [0, 1, 0xFF00_0000_0000_0000, u64::MAX] {
+            let key = head(7, id);
+            assert!(start[..] <= key[..] && key[..] < end[..]);
+            assert_eq!(head_series_of(&key), Some(id));
+        }
+        assert!(meta(7, META_NEXT_SERIES) < start);
     }
 
     #[test]

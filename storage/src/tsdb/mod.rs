@@ -17,11 +17,11 @@
 //! | `postings` | shard, tenant `FF`, name `FF`, value | ids carrying the pair, delta-varint (merge: union); name = value = "" lists every series of the tenant |
 //! | `chunks` | shard, partition start i64, series id | chunk list of the series in that two-hour partition (merge: sample merge, first write wins) |
 //! | `dedup` | shard, tenant `FF`, agent `FF`, queue u32 | high-water mark u64 |
-//! | `meta` | shard, tag u8 | 1: flushed applied mark and newest sample time; 2: next series id u64 |
+//! | `meta` | shard, tag u8 | 1: flushed applied mark and newest sample time; 2: next series id u64; 3 + series id u64: the series' open chunk as last flushed (partition i64, then the chunk) |
 //!
-//! There is no `head` family: the head is flushed by sealing its open chunks into `chunks`
-//! (the chunk-list merge folds small chunks into one per partition), so it needs no format
-//! of its own.
+//! There is no `head` family: a flush writes each changed open chunk as one small `meta`
+//! record without sealing it (so flushing often, for the Raft log's sake, never cuts chunks
+//! short), and the store reloads them when it opens the shard.
 //!
 //! - **Series ids** count up per shard (`meta` tag 2), assigned in apply order, so replicas
 //!   applying the same batches assign the same ids. Tenant is part of the identity.

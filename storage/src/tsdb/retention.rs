@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use rocksdb::{WriteBatch as DbBatch, WriteOptions};
 
-use super::keys::{self, CF_CHUNKS, CF_POSTINGS, CF_SERIES, CF_SERIES_BY_LABELS};
+use super::keys::{self, CF_CHUNKS, CF_META, CF_POSTINGS, CF_SERIES, CF_SERIES_BY_LABELS};
 use super::labels::{decode_series, series_hash};
 use super::partition::{partition_of, MAX_T, MIN_T};
 use super::store::{cf, scan};
@@ -34,8 +34,8 @@ pub struct RetentionOutcome {
 
 impl Tsdb {
     /// Deletes `shard`'s partitions that end at or before `t_ms`, and the series with no data
-    /// left. Flushes the head first, so no open chunk holds data of a deleted partition and a
-    /// replay never starts before the deletion. Replicas delete the same data only if they
+    /// left (open chunks count as data). Flushes the head first, so a replay never starts
+    /// before the deletion, and drops the open chunks of deleted partitions. Replicas delete the same data only if they
     /// are given the same `t_ms` at the same log position; the caller decides that.
     pub fn delete_before(
         &mut self,
@@ -46,14 +46,21 @@ impl Tsdb {
         let cut = partition_of(t_ms.clamp(MIN_T, MAX_T));
         let (start, end) = keys::shard_range(shard);
         let cut_key = keys::chunk_partition(shard, cut);
+        let mut writes = DbBatch::default();
         let mut live = HashSet::new();
+        if let Some(state) = self.shards.get_mut(&shard) {
+            let meta = cf(&self.db, CF_META)?;
+            for id in state.head.drop_before(cut) {
+                writes.delete_cf(meta, keys::head(shard, id));
+            }
+            live.extend(state.head.series_ids());
+        }
         for item in scan(&self.db, CF_CHUNKS, &cut_key, &end)? {
             let (key, _) = item?;
             if let Some((_, id)) = keys::chunk_parts(&key) {
                 live.insert(id);
             }
         }
-        let mut writes = DbBatch::default();
         let chunks = cf(&self.db, CF_CHUNKS)?;
         writes.delete_range_cf(chunks, &start[..], &cut_key[..]);
         // List keys (hash entries and postings) losing ids, with the ids they lose.

@@ -4,8 +4,9 @@
 //! A snapshot directory holds `<column family>.sst` for each family in which the shard has
 //! keys (none for an empty one). Values are written merged (the canonical chunk lists and
 //! postings), so a restored replica holds the same content as its source. The head is flushed
-//! first, so the snapshot holds every applied sample, and its `meta` carries the applied mark
-//! it stands for (returned by both sides).
+//! first, so the snapshot holds every applied sample, and its `meta` carries the open chunks
+//! and the applied mark it stands for (returned by both sides): the restored replica's head
+//! is its source's, and decides as it would.
 //!
 //! Restoring deletes the shard's range in every family, then ingests the files; RocksDB gives
 //! the ingested keys a sequence number above the deletion. Other shards are untouched.
@@ -64,8 +65,8 @@ impl Tsdb {
         Ok(mark)
     }
 
-    /// Replaces `shard`'s data with the snapshot in `dir`, dropping its head. Returns the
-    /// applied mark the snapshot stands for.
+    /// Replaces `shard`'s data with the snapshot in `dir`, its head with the snapshot's (the
+    /// open chunks its source flushed). Returns the applied mark the snapshot stands for.
     pub fn restore(
         &mut self,
         shard: ShardId,
@@ -90,6 +91,7 @@ impl Tsdb {
             self.db
                 .ingest_external_file_cf_opts(cf(&self.db, name)?, &options, vec![path])?;
         }
+        self.open_shard(shard)?;
         let mark = self.persisted(shard)?;
         tracing::info!(shard, dir = %dir.display(), index = mark.as_ref().map(|m| m.index), "shard restored from snapshot");
         Ok(mark)

@@ -11,9 +11,10 @@
 //!
 //! - **Deferred to the flush**: the head, the dedup high-water marks and the shard's newest
 //!   sample time (which bounds the out-of-order window). They change in memory only, and
-//!   [`Tsdb::flush_head`] writes them, sealing the head, with the applied mark, in one synced
-//!   RocksDB batch. After a restart they are exactly as they were at that mark, so replayed
-//!   entries see the same marks, window and (empty) head, and decide the same.
+//!   [`Tsdb::flush_head`] writes them (the head's changed open chunks as `meta` records,
+//!   without sealing them) with the applied mark, in one synced RocksDB batch. After a restart
+//!   they are exactly as they were at that mark, so replayed entries see the same marks,
+//!   window and head, and decide the same.
 //! - **Written at once** (no fsync; RocksDB's WAL keeps a consistent prefix): sealed chunks,
 //!   out-of-order chunks, new series with their index entries and the series id counter.
 //!   Replaying over them is harmless: a replayed series finds its id by its labels, and a
@@ -40,7 +41,7 @@ use rocksdb::{
 
 use super::batch::{AppliedMark, WriteBatch};
 use super::dedup::{self, Decision};
-use super::head::{Head, Placed};
+use super::head::{self, Head, Placed};
 use super::keys::{
     self, CF_CHUNKS, CF_DEDUP, CF_META, CF_POSTINGS, CF_SERIES, CF_SERIES_BY_LABELS,
 };
@@ -50,6 +51,9 @@ use super::outcome::{ApplyOutcome, RejectReason};
 use super::partition::{partition_of, MAX_T, MIN_T};
 use super::{chunk_list, postings, SeriesId, ShardId, StorageError};
 use crate::chunk::Sample;
+
+/// Most bytes of write-ahead log files the store keeps (see [`Tsdb::open`]).
+const WAL_LIMIT_BYTES: u64 = 256 << 20;
 
 /// The receiver's time-series store. Not thread-safe by itself: the caller serialises
 /// writes (`&mut self`); reads take `&self`.
@@ -146,6 +150,10 @@ impl Tsdb {
         db_options.create_missing_column_families(true);
         db_options.set_keep_log_file_num(2);
         db_options.set_max_log_file_size(1 << 20);
+        // `meta` and `dedup` take few writes and would never fill a memtable, which would pin
+        // every write-ahead log file (a file goes once all its families' data is flushed).
+        // Past this total, RocksDB flushes the families holding the oldest file.
+        db_options.set_max_total_wal_size(WAL_LIMIT_BYTES);
         let families = keys::ALL_CFS
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name)));
@@ -281,9 +289,10 @@ impl Tsdb {
         Ok(())
     }
 
-    /// Seals every open chunk of `shard` and writes it, with the dedup marks, the newest
-    /// sample time and the last applied mark, in one fsynced batch. Returns the mark now
-    /// persisted: the caller may purge its log up to it.
+    /// Persists `shard`'s head without sealing it (the open chunks changed since the last
+    /// flush; chunks of series idle since an earlier partition are sealed), with the dedup
+    /// marks, the newest sample time and the last applied mark, in one fsynced batch. Returns
+    /// the mark now persisted: the caller may purge its log up to it.
     pub fn flush_head(&mut self, shard: ShardId) -> Result<Option<AppliedMark>, StorageError> {
         self.shard_mut(shard)?;
         let db = &self.db;
@@ -292,11 +301,26 @@ impl Tsdb {
         };
         let mut writes = DbBatch::default();
         let chunks = cf(db, CF_CHUNKS)?;
-        let sealed = state.head.seal_all();
+        let sealed = match state.max_t {
+            Some(max_t) => state.head.seal_idle(partition_of(max_t)),
+            None => Vec::new(),
+        };
         for s in &sealed {
             let mut list = Vec::with_capacity(s.chunk.as_bytes().len() + 3);
             chunk_list::push(&mut list, &s.chunk);
             writes.merge_cf(chunks, keys::chunk(shard, s.partition, s.series), list);
+        }
+        let meta = cf(db, CF_META)?;
+        let changes = state.head.take_changes();
+        for id in &changes.removed {
+            writes.delete_cf(meta, keys::head(shard, *id));
+        }
+        for (id, partition, chunk) in &changes.changed {
+            writes.put_cf(
+                meta,
+                keys::head(shard, *id),
+                head::encode_record(*partition, chunk),
+            );
         }
         let dedup_cf = cf(db, CF_DEDUP)?;
         for (key, mark) in state.marks.drain() {
@@ -304,7 +328,7 @@ impl Tsdb {
         }
         if let Some(applied) = &state.applied {
             writes.put_cf(
-                cf(db, CF_META)?,
+                meta,
                 keys::meta(shard, keys::META_FLUSHED),
                 applied.encode(state.max_t),
             );
@@ -315,11 +339,18 @@ impl Tsdb {
         state.flushed = state.applied.clone();
         tracing::debug!(
             shard,
-            chunks = sealed.len(),
+            sealed = sealed.len(),
+            open_written = changes.changed.len(),
             index = state.flushed.as_ref().map(|m| m.index),
             "head flushed"
         );
         Ok(state.flushed.clone())
+    }
+
+    /// Loads `shard`'s state (its persisted head among it) now rather than at its first
+    /// write, so reads see the head at once after a restart or a snapshot install.
+    pub fn open_shard(&mut self, shard: ShardId) -> Result<(), StorageError> {
+        self.shard_mut(shard).map(|_| ())
     }
 
     /// The last applied mark whose effects are all on disk: after a crash the caller replays
@@ -355,14 +386,22 @@ impl Tsdb {
         stored_mark(&self.db, &key)
     }
 
+    /// Writes every memtable to SST files (merging the operands each holds), so that the
+    /// write-ahead log is not replayed at the next start: a clean stop calls it.
+    pub fn flush_memtables(&self) -> Result<(), StorageError> {
+        for name in keys::ALL_CFS {
+            self.db.flush_cf(cf(&self.db, name)?)?;
+        }
+        Ok(())
+    }
+
     /// Flushes memtables and compacts every column family fully: what a benchmark does
     /// before measuring, and what reclaims space at once after retention.
     pub fn compact(&self) -> Result<(), StorageError> {
+        self.flush_memtables()?;
         for name in keys::ALL_CFS {
-            let handle = cf(&self.db, name)?;
-            self.db.flush_cf(handle)?;
             self.db
-                .compact_range_cf(handle, None::<&[u8]>, None::<&[u8]>);
+                .compact_range_cf(cf(&self.db, name)?, None::<&[u8]>, None::<&[u8]>);
         }
         Ok(())
     }
@@ -487,7 +526,17 @@ fn load_shard(db: &DB, shard: ShardId) -> Result<ShardState, StorageError> {
         ),
         None => 0,
     };
+    let mut head = Head::default();
+    let (start, end) = keys::head_range(shard);
+    for item in scan(db, CF_META, &start, &end)? {
+        let (key, value) = item?;
+        let corrupt = || StorageError::corrupt(CF_META, "persisted open chunk", &key);
+        let id = keys::head_series_of(&key).ok_or_else(corrupt)?;
+        let (partition, samples) = head::decode_record(&value).ok_or_else(corrupt)?;
+        head.restore(id, partition, &samples);
+    }
     Ok(ShardState {
+        head,
         next_id,
         max_t,
         applied: flushed.clone(),
@@ -750,6 +799,92 @@ mod tests {
         assert_eq!(
             (outcome.rejected_out_of_bounds, outcome.series_created),
             (1, 0)
+        );
+    }
+
+    /// The `chunks` keys of shard 1, with the sample count of each list.
+    fn stored_chunks(store: &Tsdb) -> Vec<(i64, SeriesId, usize)> {
+        let (start, end) = keys::shard_range(1);
+        scan(&store.db, CF_CHUNKS, &start, &end)
+            .unwrap()
+            .map(|item| {
+                let (key, list) = item.unwrap();
+                let (partition, id) = keys::chunk_parts(&key).unwrap();
+                let mut samples = Vec::new();
+                chunk_list::decode_into(&list, &mut samples).unwrap();
+                (partition, id, samples.len())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_flush_persists_the_head_without_sealing_it() {
+        let dir = TempDir::new().unwrap();
+        let mut store = open(&dir);
+        let up: Vec<(i64, f64)> = (0..100).map(|i| (T0 + i * 15_000, i as f64)).collect();
+        store
+            .apply(
+                1,
+                &mark(1),
+                &batch(vec![series(&[("__name__", "up")], &up)]),
+            )
+            .unwrap();
+        store.flush_head(1).unwrap();
+        store.flush_head(1).unwrap();
+        assert!(
+            stored_chunks(&store).is_empty(),
+            "the open chunk stays open"
+        );
+        // Reopened, the shard's head is back before any write, and decides as before.
+        drop(store);
+        let mut store = open(&dir);
+        store.open_shard(1).unwrap();
+        assert_eq!(values(&store), vec![("up".to_owned(), up.clone())]);
+        let repeat = batch(vec![series(&[("__name__", "up")], &up[..1])]);
+        assert_eq!(
+            store.apply(1, &mark(2), &repeat).unwrap().samples_duplicate,
+            1
+        );
+        // Twenty more samples fill the chunk: it is sealed whole, at 120 samples.
+        let more: Vec<(i64, f64)> = (100..125).map(|i| (T0 + i * 15_000, i as f64)).collect();
+        store
+            .apply(
+                1,
+                &mark(3),
+                &batch(vec![series(&[("__name__", "up")], &more)]),
+            )
+            .unwrap();
+        assert_eq!(stored_chunks(&store), vec![(partition_of(T0), 0, 120)]);
+        // A series idle since an earlier partition is sealed at the next flush and leaves the
+        // head; an active one stays open.
+        let next = partition_of(T0) + super::super::partition::PARTITION_MS;
+        store
+            .apply(
+                1,
+                &mark(4),
+                &batch(vec![series(&[("__name__", "other")], &[(next, 1.0)])]),
+            )
+            .unwrap();
+        store.flush_head(1).unwrap();
+        assert_eq!(
+            stored_chunks(&store),
+            vec![(partition_of(T0), 0, 125)],
+            "the idle series' open chunk of 5 samples is sealed and merged"
+        );
+        drop(store);
+        let mut store = open(&dir);
+        store.open_shard(1).unwrap();
+        let state = &store.shards[&1];
+        assert!(state.head.samples(0).is_empty());
+        assert_eq!(state.head.samples(1).len(), 1);
+        let mut expected: Vec<(i64, f64)> = up;
+        expected.extend(more);
+        assert_eq!(
+            values(&store),
+            vec![
+                ("other".to_owned(), vec![(next, 1.0)]),
+                ("up".to_owned(), expected)
+            ]
         );
     }
 
