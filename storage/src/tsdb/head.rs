@@ -183,16 +183,10 @@ impl Head {
 
     /// Seals and removes the open chunks of partitions before `partition` (series idle since
     /// then: an active one moved to the new partition with its first sample there), in series
-    /// id order so the writes are deterministic.
+    /// id order.
     pub(crate) fn seal_idle(&mut self, partition: i64) -> Vec<SealedChunk> {
-        let mut idle: Vec<SeriesId> = self
-            .series
-            .iter()
-            .filter(|(_, open)| open.partition < partition)
-            .map(|(id, _)| *id)
-            .collect();
-        idle.sort_unstable();
-        idle.into_iter()
+        self.open_before(partition)
+            .into_iter()
             .filter_map(|id| {
                 let open = self.series.remove(&id)?;
                 self.removed.insert(id);
@@ -204,18 +198,25 @@ impl Head {
     /// Drops, unsealed, the open chunks of partitions before `partition` (retention deletes
     /// their data); returns their series, whose persisted chunks the caller deletes.
     pub(crate) fn drop_before(&mut self, partition: i64) -> Vec<SeriesId> {
-        let mut dropped: Vec<SeriesId> = self
-            .series
-            .iter()
-            .filter(|(_, open)| open.partition < partition)
-            .map(|(id, _)| *id)
-            .collect();
-        dropped.sort_unstable();
+        let dropped = self.open_before(partition);
         for id in &dropped {
             self.series.remove(id);
             self.removed.remove(id);
         }
         dropped
+    }
+
+    /// The series whose open chunk is in a partition before `partition`, in id order (so the
+    /// writes made from them are deterministic).
+    fn open_before(&self, partition: i64) -> Vec<SeriesId> {
+        let mut ids: Vec<SeriesId> = self
+            .series
+            .iter()
+            .filter(|(_, open)| open.partition < partition)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// The open chunks changed since the last call, encoded, and the series removed since;

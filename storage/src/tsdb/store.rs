@@ -41,7 +41,7 @@ use rocksdb::{
 
 use super::batch::{AppliedMark, WriteBatch};
 use super::dedup::{self, Decision};
-use super::head::{self, Head, Placed};
+use super::head::{self, Head, Placed, SealedChunk};
 use super::keys::{
     self, CF_CHUNKS, CF_DEDUP, CF_META, CF_POSTINGS, CF_SERIES, CF_SERIES_BY_LABELS,
 };
@@ -261,11 +261,7 @@ impl Tsdb {
             }
         }
         let chunks = cf(db, CF_CHUNKS)?;
-        for s in &sealed {
-            let mut list = Vec::with_capacity(s.chunk.as_bytes().len() + 3);
-            chunk_list::push(&mut list, &s.chunk);
-            writes.merge_cf(chunks, keys::chunk(shard, s.partition, s.series), list);
-        }
+        merge_sealed(&mut writes, chunks, shard, &sealed);
         for ((partition, id), mut samples) in late {
             chunk_list::first_wins(&mut samples);
             if let Some(list) = chunk_list::encode(&samples) {
@@ -305,11 +301,7 @@ impl Tsdb {
             Some(max_t) => state.head.seal_idle(partition_of(max_t)),
             None => Vec::new(),
         };
-        for s in &sealed {
-            let mut list = Vec::with_capacity(s.chunk.as_bytes().len() + 3);
-            chunk_list::push(&mut list, &s.chunk);
-            writes.merge_cf(chunks, keys::chunk(shard, s.partition, s.series), list);
-        }
+        merge_sealed(&mut writes, chunks, shard, &sealed);
         let meta = cf(db, CF_META)?;
         let changes = state.head.take_changes();
         for id in &changes.removed {
@@ -465,6 +457,21 @@ impl ShardState {
         };
         self.ids.insert(canonical, id);
         Ok(id)
+    }
+}
+
+/// Adds the head's `sealed` chunks to `writes`, each a one-chunk list merged under its
+/// `(partition, series)` key.
+fn merge_sealed(
+    writes: &mut DbBatch,
+    chunks: &ColumnFamily,
+    shard: ShardId,
+    sealed: &[SealedChunk],
+) {
+    for s in sealed {
+        let mut list = Vec::with_capacity(s.chunk.as_bytes().len() + 3);
+        chunk_list::push(&mut list, &s.chunk);
+        writes.merge_cf(chunks, keys::chunk(shard, s.partition, s.series), list);
     }
 }
 
@@ -845,7 +852,7 @@ mod tests {
             store.apply(1, &mark(2), &repeat).unwrap().samples_duplicate,
             1
         );
-        // Twenty more samples fill the chunk: it is sealed whole, at 120 samples.
+        // Twenty-five more: the chunk is sealed whole at 120 samples, five stay open.
         let more: Vec<(i64, f64)> = (100..125).map(|i| (T0 + i * 15_000, i as f64)).collect();
         store
             .apply(
