@@ -7,7 +7,7 @@
 //! [`SNAPSHOT_EVERY_SAMPLES`] samples since its last one.
 //!
 //! A snapshot no longer seals the head (see `skyview_storage::tsdb`), so frequent ones cost a
-//! write of the changed open chunks, not shorter chunks.
+//! write of the changed series' heads, not shorter chunks.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};

@@ -1,36 +1,51 @@
-//! The head: each active series' open chunk, in memory. A pure state machine: it places each
-//! sample and hands back the chunks it seals; the store turns those into RocksDB writes.
+//! The head: each active series' samples of its newest partition, in memory. A pure state
+//! machine: it places each sample and hands back what leaves it; the store turns that into
+//! RocksDB writes.
 //!
-//! A flush persists the head *without sealing it* ([`Head::take_changes`]: the open chunks
-//! changed since the last flush, and the series that left the head), so flushing often, to let
-//! the Raft log be purged often, never cuts chunks short, and the head decides the same
-//! whatever the flush schedule. Only series idle since an earlier partition are sealed at a
-//! flush ([`Head::seal_idle`]), so that a series that stopped does not stay in memory forever.
-//! The store reloads the persisted chunks with [`Head::restore`] after a restart or a
-//! snapshot install.
+//! A series' head is its *open chunk* (decoded, so samples can be inserted) and the *full
+//! chunks* before it in the same two-hour partition, sealed with the codec (about 1.3 bytes a
+//! sample). The head writes a partition to the `chunks` column family once, when the series
+//! leaves it: every sample it held there folded into one canonical list
+//! ([`SealedPartition`]). So a partition's key normally holds a single merge operand, which the
+//! `chunks` merge passes through unchanged ([`chunk_list::merge`]), and reads of recent data
+//! decode chunks from memory instead of having RocksDB merge 120-sample operands on every read,
+//! as Prometheus reads its head.
+//!
+//! A flush persists the head *without sealing it* ([`Head::take_changes`]: the full chunks and
+//! the open chunk of each series changed since the last flush, and the series that left the
+//! head), so flushing often, to let the Raft log be purged often, never cuts chunks short, and
+//! the head decides the same whatever the flush schedule. Only series idle since an earlier
+//! partition leave the head at a flush ([`Head::seal_idle`]), so that a series that stopped
+//! does not stay in memory forever. The store reloads the persisted head with
+//! [`Head::restore`] after a restart or a snapshot install.
 //!
 //! Placement of a sample `(t, v)` for a series whose open chunk spans `[min, max]`:
 //!
-//! - `t > max` (or no open chunk): appended. The open chunk is sealed first when it
-//!   [`is_full`](OpenChunk::is_full) (120 samples or 2 h) or when `t` falls in another
-//!   two-hour partition, since a chunk lives under one partition's key.
+//! - `t > max` (or no open chunk): appended. When `t` falls in another partition, the series'
+//!   samples of the old one are folded and handed back first. When the open chunk
+//!   [`is_full`](OpenChunk::is_full) (120 samples or 2 h), it is sealed into the full chunks and
+//!   a new one started.
 //! - `min <= t <= max`: an equal timestamp with the same value (bit for bit) is a duplicate,
 //!   stored once; with another value it is a conflict and refused (the first write wins, as in
-//!   the stored chunks). Otherwise the sample is inserted, unless the chunk is already full: then
-//!   the chunk is sealed and the sample goes the out-of-order way.
-//! - `t < min`: out of order ([`Placed::BeforeHead`]); the store writes it as an out-of-order
-//!   chunk that the `chunks` merge folds in.
+//!   the stored chunks). Otherwise the sample is inserted, unless the chunk is already full:
+//!   then the series' samples are folded and handed back, and the sample goes the
+//!   out-of-order way.
+//! - `t < min`: a timestamp a full chunk holds is a duplicate or a conflict, as above;
+//!   otherwise the sample is out of order ([`Placed::BeforeHead`]), and the store writes it as
+//!   an out-of-order chunk that the `chunks` merge folds in.
 //!
 //! The ordering that makes "first write wins" hold everywhere: a chunk written to RocksDB
 //! never holds a sample written after a head sample of the same timestamp, because
-//! out-of-order samples only go to RocksDB when they are older than the whole open chunk.
+//! out-of-order samples only go to RocksDB when no head sample has their timestamp.
 //!
 //! Whether a window or retention allows the sample is decided before, by the store; the head
 //! only orders.
 
 use std::collections::{HashMap, HashSet};
 
+use super::chunk_list;
 use super::partition::partition_of;
+use super::varint;
 use super::SeriesId;
 use crate::chunk::{Appended, Chunk, OpenChunk, Sample};
 
@@ -42,45 +57,61 @@ pub(crate) enum Placed {
     Conflict {
         existing: f64,
     },
-    /// Older than the open chunk: the caller writes it as an out-of-order chunk.
+    /// Older than the head holds, at a timestamp it does not hold: the caller writes it as an
+    /// out-of-order chunk.
     BeforeHead,
 }
 
-/// A chunk the head sealed, to be merged under `(partition, series)`.
+/// Every sample the head held for `series` in `partition`, once the series left that
+/// partition: a canonical chunk list, merged under `(partition, series)`.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct SealedChunk {
+pub(crate) struct SealedPartition {
     pub(crate) series: SeriesId,
     pub(crate) partition: i64,
-    pub(crate) chunk: Chunk,
+    pub(crate) list: Vec<u8>,
 }
 
-/// What a flush writes of the head: the open chunks changed since the last flush, by series
-/// (in id order), and the series no longer in the head whose persisted chunk must go.
+/// What a flush writes of the head: the [records](encode_record) of the series changed since
+/// the last flush (in id order), and the series no longer in the head whose record must go.
 #[derive(Debug, Default)]
 pub(crate) struct HeadChanges {
-    pub(crate) changed: Vec<(SeriesId, i64, Chunk)>,
+    pub(crate) changed: Vec<(SeriesId, Vec<u8>)>,
     pub(crate) removed: Vec<SeriesId>,
 }
 
-/// A persisted open chunk, the value of its `meta` record: `partition:i64` (big-endian), then
-/// the chunk's samples sealed with the codec (the open chunk itself stays open).
-pub(crate) fn encode_record(partition: i64, chunk: &Chunk) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + chunk.as_bytes().len());
+/// A series' persisted head, the value of its `meta` record: `partition:i64` (big-endian),
+/// then a chunk list: the full chunks, oldest first, and last the open chunk's samples sealed
+/// with the codec (the open chunk itself stays open).
+fn encode_record(partition: i64, full: &[Chunk], open: &Chunk) -> Vec<u8> {
+    let size = full.iter().chain([open]).map(|c| c.as_bytes().len() + 3);
+    let mut out = Vec::with_capacity(8 + size.sum::<usize>());
     out.extend_from_slice(&partition.to_be_bytes());
-    out.extend_from_slice(chunk.as_bytes());
+    for chunk in full.iter().chain([open]) {
+        chunk_list::push(&mut out, chunk);
+    }
     out
 }
 
-/// The partition and samples of a record [`encode_record`] wrote; `None` if it is not one.
-pub(crate) fn decode_record(bytes: &[u8]) -> Option<(i64, Vec<Sample>)> {
+/// A record [`encode_record`] wrote, every chunk checked by decoding it: the partition, the
+/// full chunks and the open chunk's samples. `None` if it is not one.
+pub(crate) fn decode_record(bytes: &[u8]) -> Option<(i64, Vec<Chunk>, Vec<Sample>)> {
     let partition = i64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
-    let samples = Chunk::from_bytes(&bytes[8..]).ok()?.samples().ok()?;
-    Some((partition, samples))
+    let mut list = &bytes[8..];
+    let mut chunks = Vec::new();
+    while !list.is_empty() {
+        let chunk = Chunk::from_bytes(varint::take_bytes(&mut list)?).ok()?;
+        chunk.samples().ok()?;
+        chunks.push(chunk);
+    }
+    let open = chunks.pop()?.samples().ok()?;
+    Some((partition, chunks, open))
 }
 
 #[derive(Debug, Clone)]
 struct OpenSeries {
     partition: i64,
+    /// Sealed chunks of `partition` before `chunk`, oldest first.
+    full: Vec<Chunk>,
     chunk: OpenChunk,
     /// Changed since the last [`Head::take_changes`].
     dirty: bool,
@@ -94,14 +125,14 @@ pub(crate) struct Head {
 }
 
 impl Head {
-    /// Places `(t, v)` for `series`; chunks sealed on the way are pushed to `sealed` in the
-    /// order they must be written.
+    /// Places `(t, v)` for `series`; partitions the series leaves on the way are pushed to
+    /// `sealed` in the order they must be written.
     pub(crate) fn append(
         &mut self,
         series: SeriesId,
         t: i64,
         v: f64,
-        sealed: &mut Vec<SealedChunk>,
+        sealed: &mut Vec<SealedPartition>,
     ) -> Placed {
         let partition = partition_of(t);
         let Some(open) = self.series.get_mut(&series) else {
@@ -118,33 +149,26 @@ impl Head {
         };
         if t > max {
             open.dirty = true;
-            if open.partition != partition || open.chunk.is_full() {
-                let full = std::mem::replace(open, OpenSeries::start(partition, t, v));
-                sealed.extend(full.seal(series));
+            if open.partition != partition {
+                let left = std::mem::replace(open, OpenSeries::start(partition, t, v));
+                sealed.extend(left.seal(series));
                 return Placed::Added;
             }
-            return match open.chunk.append(t, v) {
-                Ok(_) => Placed::Added,
-                // The chunk is full by the format's limit, which `is_full` cuts far below.
-                Err(_) => {
-                    let full = std::mem::replace(open, OpenSeries::start(partition, t, v));
-                    sealed.extend(full.seal(series));
-                    Placed::Added
-                }
-            };
+            if open.chunk.is_full() || open.chunk.append(t, v).is_err() {
+                // `append` fails only at the format's limit, which `is_full` cuts far below.
+                open.start_chunk(t, v);
+            }
+            return Placed::Added;
         }
         if t < min {
-            return Placed::BeforeHead;
+            return open.place_in_full(t, v);
         }
         let samples = open.chunk.samples();
         match samples.binary_search_by_key(&t, |s| s.t) {
-            Ok(i) if samples[i].v.to_bits() == v.to_bits() => Placed::Duplicate,
-            Ok(i) => Placed::Conflict {
-                existing: samples[i].v,
-            },
+            Ok(i) => existing(samples[i], v),
             Err(_) if open.chunk.is_full() => {
-                if let Some(full) = self.series.remove(&series) {
-                    sealed.extend(full.seal(series));
+                if let Some(left) = self.series.remove(&series) {
+                    sealed.extend(left.seal(series));
                     self.removed.insert(series);
                 }
                 Placed::BeforeHead
@@ -169,22 +193,37 @@ impl Head {
         }
     }
 
-    /// The open samples of `series`, oldest first.
-    pub(crate) fn samples(&self, series: SeriesId) -> &[Sample] {
-        self.series
-            .get(&series)
-            .map_or(&[], |open| open.chunk.samples())
+    /// Appends the head's samples of `series` that may lie in `[min_t, max_t]` to `out`, oldest
+    /// first: every sample of the full chunks overlapping the range (the others are not
+    /// decoded) and of the open chunk; the caller trims to the range.
+    pub(crate) fn samples_into(
+        &self,
+        series: SeriesId,
+        min_t: i64,
+        max_t: i64,
+        out: &mut Vec<Sample>,
+    ) {
+        let Some(open) = self.series.get(&series) else {
+            return;
+        };
+        for chunk in &open.full {
+            if chunk.max_t() >= min_t && chunk.min_t() <= max_t {
+                // Checked when it was sealed or restored.
+                let _decoded = chunk.decode_into(out);
+            }
+        }
+        out.extend_from_slice(open.chunk.samples());
     }
 
-    /// The series with an open chunk.
+    /// The series with samples in the head.
     pub(crate) fn series_ids(&self) -> impl Iterator<Item = SeriesId> + '_ {
         self.series.keys().copied()
     }
 
-    /// Seals and removes the open chunks of partitions before `partition` (series idle since
-    /// then: an active one moved to the new partition with its first sample there), in series
-    /// id order.
-    pub(crate) fn seal_idle(&mut self, partition: i64) -> Vec<SealedChunk> {
+    /// Folds and removes the series whose head is in a partition before `partition` (series
+    /// idle since then: an active one moved to the new partition with its first sample
+    /// there), in series id order.
+    pub(crate) fn seal_idle(&mut self, partition: i64) -> Vec<SealedPartition> {
         self.open_before(partition)
             .into_iter()
             .filter_map(|id| {
@@ -195,8 +234,8 @@ impl Head {
             .collect()
     }
 
-    /// Drops, unsealed, the open chunks of partitions before `partition` (retention deletes
-    /// their data); returns their series, whose persisted chunks the caller deletes.
+    /// Drops, unwritten, the series whose head is in a partition before `partition`
+    /// (retention deletes their data); returns them, so the caller deletes their records.
     pub(crate) fn drop_before(&mut self, partition: i64) -> Vec<SeriesId> {
         let dropped = self.open_before(partition);
         for id in &dropped {
@@ -206,7 +245,7 @@ impl Head {
         dropped
     }
 
-    /// The series whose open chunk is in a partition before `partition`, in id order (so the
+    /// The series whose head is in a partition before `partition`, in id order (so the
     /// writes made from them are deterministic).
     fn open_before(&self, partition: i64) -> Vec<SeriesId> {
         let mut ids: Vec<SeriesId> = self
@@ -219,20 +258,20 @@ impl Head {
         ids
     }
 
-    /// The open chunks changed since the last call, encoded, and the series removed since;
+    /// The records of the series changed since the last call, and the series removed since;
     /// the head itself is unchanged (see the module header).
     pub(crate) fn take_changes(&mut self) -> HeadChanges {
-        let mut changed: Vec<(SeriesId, i64, Chunk)> = self
+        let mut changed: Vec<(SeriesId, Vec<u8>)> = self
             .series
             .iter_mut()
             .filter(|(_, open)| open.dirty)
             .filter_map(|(id, open)| {
                 open.dirty = false;
                 let chunk = open.chunk.clone().seal()?;
-                Some((*id, open.partition, chunk))
+                Some((*id, encode_record(open.partition, &open.full, &chunk)))
             })
             .collect();
-        changed.sort_unstable_by_key(|(id, _, _)| *id);
+        changed.sort_unstable_by_key(|(id, _)| *id);
         let mut removed: Vec<SeriesId> = self
             .removed
             .drain()
@@ -242,10 +281,17 @@ impl Head {
         HeadChanges { changed, removed }
     }
 
-    /// Puts back a series' open chunk as a flush persisted it (not dirty: it is on disk).
-    pub(crate) fn restore(&mut self, series: SeriesId, partition: i64, samples: &[Sample]) {
+    /// Puts back a series' head as a flush persisted it (not dirty: it is on disk); the
+    /// arguments are what [`decode_record`] returns.
+    pub(crate) fn restore(
+        &mut self,
+        series: SeriesId,
+        partition: i64,
+        full: Vec<Chunk>,
+        open: &[Sample],
+    ) {
         let mut chunk = OpenChunk::new();
-        for s in samples {
+        for s in open {
             // Persisted from an open chunk: strictly increasing and within the format.
             let _added = chunk.append(s.t, s.v);
         }
@@ -253,10 +299,20 @@ impl Head {
             series,
             OpenSeries {
                 partition,
+                full,
                 chunk,
                 dirty: false,
             },
         );
+    }
+}
+
+/// The outcome of a sample whose timestamp the head already holds as `held`.
+fn existing(held: Sample, v: f64) -> Placed {
+    if held.v.to_bits() == v.to_bits() {
+        Placed::Duplicate
+    } else {
+        Placed::Conflict { existing: held.v }
     }
 }
 
@@ -267,17 +323,52 @@ impl OpenSeries {
         let _added = chunk.append(t, v);
         Self {
             partition,
+            full: Vec::new(),
             chunk,
             dirty: true,
         }
     }
 
-    fn seal(self, series: SeriesId) -> Option<SealedChunk> {
-        let partition = self.partition;
-        self.chunk.seal().map(|chunk| SealedChunk {
+    /// Seals the open chunk into the full ones and opens a new one with `(t, v)`.
+    fn start_chunk(&mut self, t: i64, v: f64) {
+        let mut next = OpenChunk::new();
+        let _added = next.append(t, v);
+        let done = std::mem::replace(&mut self.chunk, next);
+        self.full.extend(done.seal());
+    }
+
+    /// A sample older than the open chunk: a duplicate or conflict when a full chunk holds its
+    /// timestamp, otherwise out of order.
+    fn place_in_full(&self, t: i64, v: f64) -> Placed {
+        let Some(chunk) = self
+            .full
+            .iter()
+            .find(|c| (c.min_t()..=c.max_t()).contains(&t))
+        else {
+            return Placed::BeforeHead;
+        };
+        let mut samples = Vec::with_capacity(chunk.len());
+        // Checked when it was sealed or restored.
+        let _decoded = chunk.decode_into(&mut samples);
+        match samples.binary_search_by_key(&t, |s| s.t) {
+            Ok(i) => existing(samples[i], v),
+            Err(_) => Placed::BeforeHead,
+        }
+    }
+
+    /// Every sample of the series in its partition, as one canonical list.
+    fn seal(self, series: SeriesId) -> Option<SealedPartition> {
+        let held = self.full.iter().map(Chunk::len).sum::<usize>();
+        let mut samples = Vec::with_capacity(held + self.chunk.len());
+        for chunk in &self.full {
+            // Checked when it was sealed or restored.
+            let _decoded = chunk.decode_into(&mut samples);
+        }
+        samples.extend_from_slice(self.chunk.samples());
+        chunk_list::encode(&samples).map(|list| SealedPartition {
             series,
-            partition,
-            chunk,
+            partition: self.partition,
+            list,
         })
     }
 }
@@ -287,35 +378,60 @@ mod tests {
     use super::*;
     use crate::tsdb::partition::PARTITION_MS;
 
-    fn sealed_samples(sealed: &[SealedChunk]) -> Vec<Vec<i64>> {
-        sealed
-            .iter()
-            .map(|s| s.chunk.samples().unwrap().iter().map(|x| x.t).collect())
-            .collect()
+    fn all(head: &Head, series: SeriesId) -> Vec<Sample> {
+        let mut out = Vec::new();
+        head.samples_into(series, i64::MIN, i64::MAX, &mut out);
+        out
+    }
+
+    fn times(samples: &[Sample]) -> Vec<i64> {
+        samples.iter().map(|s| s.t).collect()
+    }
+
+    fn list_samples(list: &[u8]) -> Vec<Sample> {
+        let mut out = Vec::new();
+        chunk_list::decode_into(list, &mut out).unwrap();
+        out
     }
 
     #[test]
-    fn in_order_samples_seal_every_120() {
+    fn a_partition_is_held_until_the_series_leaves_it() {
         let mut head = Head::default();
         let mut sealed = Vec::new();
         for i in 0..250 {
             assert_eq!(head.append(7, i * 15_000, 1.0, &mut sealed), Placed::Added);
         }
-        assert_eq!(sealed.len(), 2);
-        assert!(sealed.iter().all(|s| s.series == 7 && s.chunk.len() == 120));
-        assert_eq!(head.samples(7).len(), 10);
-        assert_eq!(head.samples(8).len(), 0);
-    }
-
-    #[test]
-    fn a_partition_boundary_seals() {
-        let mut head = Head::default();
-        let mut sealed = Vec::new();
-        head.append(1, PARTITION_MS - 1_000, 1.0, &mut sealed);
-        head.append(1, PARTITION_MS, 2.0, &mut sealed);
+        assert!(sealed.is_empty(), "full chunks stay in the head");
+        let open = &head.series[&7];
+        let full: Vec<usize> = open.full.iter().map(Chunk::len).collect();
+        assert_eq!(full, vec![120, 120]);
+        assert_eq!(open.chunk.len(), 10);
+        assert_eq!(all(&head, 7).len(), 250);
+        assert!(all(&head, 8).is_empty());
+        // A range inside the open chunk decodes no full chunk; one reaching into the second
+        // full chunk decodes that one only.
+        let mut range = Vec::new();
+        head.samples_into(7, 15_000 * 245, 15_000 * 246, &mut range);
+        assert_eq!(range.len(), 10);
+        range.clear();
+        head.samples_into(7, 15_000 * 239, 15_000 * 241, &mut range);
+        assert_eq!(range.len(), 130);
+        assert_eq!(range[0].t, 15_000 * 120);
+        // Leaving the partition writes it once, folded into one canonical chunk.
+        head.append(7, PARTITION_MS, 2.0, &mut sealed);
         assert_eq!(sealed.len(), 1);
-        assert_eq!(sealed[0].partition, 0);
-        // The open chunk is in partition 1: idle only from partition 2 on.
+        assert_eq!((sealed[0].series, sealed[0].partition), (7, 0));
+        let folded = list_samples(&sealed[0].list);
+        assert_eq!(folded.len(), 250);
+        assert_eq!(chunk_list::encode(&folded).unwrap(), sealed[0].list);
+        assert_eq!(
+            all(&head, 7),
+            vec![Sample {
+                t: PARTITION_MS,
+                v: 2.0
+            }]
+        );
+        // The new partition's series is idle only from the partition after it.
         assert!(head.seal_idle(PARTITION_MS).is_empty());
         assert_eq!(head.seal_idle(2 * PARTITION_MS)[0].partition, PARTITION_MS);
         assert!(head.seal_idle(2 * PARTITION_MS).is_empty());
@@ -338,21 +454,41 @@ mod tests {
             Placed::Conflict { existing: 3_000.0 }
         );
         assert_eq!(head.append(1, 500, 1.0, &mut sealed), Placed::BeforeHead);
-        let ts: Vec<i64> = head.samples(1).iter().map(|s| s.t).collect();
-        assert_eq!(ts, vec![1_000, 2_000, 3_000, 5_000]);
+        assert_eq!(times(&all(&head, 1)), vec![1_000, 2_000, 3_000, 5_000]);
         assert!(sealed.is_empty());
     }
 
     #[test]
-    fn an_insert_into_a_full_chunk_seals_it_first() {
+    fn timestamps_in_full_chunks_are_duplicates_or_conflicts_and_gaps_are_out_of_order() {
         let mut head = Head::default();
         let mut sealed = Vec::new();
-        for i in 0..120 {
+        for i in 0..130 {
+            head.append(1, i * 10, i as f64, &mut sealed);
+        }
+        assert_eq!(head.append(1, 50, 5.0, &mut sealed), Placed::Duplicate);
+        assert_eq!(
+            head.append(1, 50, 6.0, &mut sealed),
+            Placed::Conflict { existing: 5.0 }
+        );
+        // Between two samples of a full chunk, and before the head: out of order, so the
+        // head is unchanged and nothing leaves it.
+        assert_eq!(head.append(1, 55, 1.0, &mut sealed), Placed::BeforeHead);
+        assert_eq!(head.append(1, -10, 1.0, &mut sealed), Placed::BeforeHead);
+        assert_eq!(all(&head, 1).len(), 130);
+        assert!(sealed.is_empty());
+    }
+
+    #[test]
+    fn an_insert_into_a_full_open_chunk_writes_the_partition_first() {
+        let mut head = Head::default();
+        let mut sealed = Vec::new();
+        for i in 0..240 {
             head.append(1, i * 10, 1.0, &mut sealed);
         }
-        assert_eq!(head.append(1, 15, 1.0, &mut sealed), Placed::BeforeHead);
-        assert_eq!(sealed_samples(&sealed)[0].len(), 120);
-        assert_eq!(head.samples(1).len(), 0);
+        assert_eq!(head.append(1, 1_205, 1.0, &mut sealed), Placed::BeforeHead);
+        assert_eq!(list_samples(&sealed[0].list).len(), 240);
+        assert!(all(&head, 1).is_empty());
+        assert_eq!(head.take_changes().removed, vec![1]);
     }
 
     #[test]
@@ -369,7 +505,7 @@ mod tests {
             .map(|s| s.series)
             .collect();
         assert_eq!(ids, vec![1, 3, 5, 9]);
-        assert_eq!(head.samples(4).len(), 1);
+        assert_eq!(all(&head, 4).len(), 1);
         assert_eq!(head.take_changes().removed, vec![1, 3, 5, 9]);
     }
 
@@ -382,9 +518,11 @@ mod tests {
             head.append(2, t, 2.0, &mut sealed);
         }
         let changes = head.take_changes();
-        let ids: Vec<_> = changes.changed.iter().map(|(id, _, _)| *id).collect();
+        let ids: Vec<_> = changes.changed.iter().map(|(id, _)| *id).collect();
         assert_eq!(ids, vec![1, 2]);
-        assert_eq!(changes.changed[1].2.samples().unwrap(), head.samples(2));
+        let (_, full, open) = decode_record(&changes.changed[1].1).unwrap();
+        assert!(full.is_empty());
+        assert_eq!(open, all(&head, 2));
         assert!(changes.removed.is_empty());
         // Unchanged since: nothing to write. A duplicate changes nothing either.
         assert_eq!(head.append(2, 2_000, 2.0, &mut sealed), Placed::Duplicate);
@@ -393,8 +531,8 @@ mod tests {
         head.append(1, 3_000, 1.0, &mut sealed);
         let changes = head.take_changes();
         assert_eq!(changes.changed.len(), 1);
-        assert_eq!(changes.changed[0].2.len(), 3);
-        assert_eq!(head.samples(1).len(), 3);
+        assert_eq!(decode_record(&changes.changed[0].1).unwrap().2.len(), 3);
+        assert_eq!(all(&head, 1).len(), 3);
         assert!(sealed.is_empty());
     }
 
@@ -402,14 +540,16 @@ mod tests {
     fn a_restored_head_decides_as_the_original() {
         let mut original = Head::default();
         let mut sealed = Vec::new();
-        for i in 0..100 {
+        for i in 0..300 {
             original.append(7, i * 15_000, i as f64, &mut sealed);
         }
-        let (id, partition, chunk) = original.take_changes().changed.remove(0);
-        let (partition, samples) = decode_record(&encode_record(partition, &chunk)).unwrap();
+        let (id, record) = original.take_changes().changed.remove(0);
+        let (partition, full, open) = decode_record(&record).unwrap();
+        assert_eq!((full.len(), open.len()), (2, 60));
         assert!(decode_record(&[1, 2, 3]).is_none());
+        assert!(decode_record(&record[..record.len() - 1]).is_none());
         let mut restored = Head::default();
-        restored.restore(id, partition, &samples);
+        restored.restore(id, partition, full, &open);
         assert!(
             restored.take_changes().changed.is_empty(),
             "restored as flushed"
@@ -420,13 +560,15 @@ mod tests {
                 head.append(7, 15_000, 5.0, &mut sealed),
                 Placed::Conflict { existing: 1.0 }
             );
-            for i in 100..125 {
+            for i in 300..325 {
                 head.append(7, i * 15_000, i as f64, &mut sealed);
             }
+            head.append(7, PARTITION_MS, 0.0, &mut sealed);
         }
         assert_eq!(sealed.len(), 2);
         assert_eq!(sealed[0], sealed[1]);
-        assert_eq!(original.samples(7), restored.samples(7));
+        assert_eq!(list_samples(&sealed[0].list).len(), 325);
+        assert_eq!(all(&original, 7), all(&restored, 7));
     }
 
     #[test]
@@ -436,7 +578,7 @@ mod tests {
         head.append(1, 100, 1.0, &mut sealed);
         head.append(2, PARTITION_MS, 1.0, &mut sealed);
         assert_eq!(head.drop_before(PARTITION_MS), vec![1]);
-        assert!(head.samples(1).is_empty());
-        assert_eq!(head.samples(2).len(), 1);
+        assert!(all(&head, 1).is_empty());
+        assert_eq!(all(&head, 2).len(), 1);
     }
 }

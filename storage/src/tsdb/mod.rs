@@ -17,18 +17,19 @@
 //! | `postings` | shard, tenant `FF`, name `FF`, value | ids carrying the pair, delta-varint (merge: union); name = value = "" lists every series of the tenant |
 //! | `chunks` | shard, partition start i64, series id | chunk list of the series in that two-hour partition (merge: sample merge, first write wins) |
 //! | `dedup` | shard, tenant `FF`, agent `FF`, queue u32 | high-water mark u64 |
-//! | `meta` | shard, tag u8 | 1: flushed applied mark and newest sample time; 2: next series id u64; 3 + series id u64: the series' open chunk as last flushed (partition i64, then the chunk) |
+//! | `meta` | shard, tag u8 | 1: flushed applied mark and newest sample time; 2: next series id u64; 3 + series id u64: the series' head as last flushed (partition i64, then a chunk list: its full chunks and its open chunk) |
 //!
-//! There is no `head` family: a flush writes each changed open chunk as one small `meta`
-//! record without sealing it (so flushing often, for the Raft log's sake, never cuts chunks
+//! There is no `head` family: a flush writes each changed series' head as one `meta` record
+//! without sealing it (so flushing often, for the Raft log's sake, never cuts chunks
 //! short), and the store reloads them when it opens the shard.
 //!
 //! - **Series ids** count up per shard (`meta` tag 2), assigned in apply order, so replicas
 //!   applying the same batches assign the same ids. Tenant is part of the identity.
 //! - **Chunks** are keyed time first: retention deletes one key range, and a partition's
-//!   series are neighbours. The head seals 120-sample chunks as merge operands; compaction folds
-//!   each (partition, series) into one chunk of up to 1,024 samples, canonically, so
-//!   replicas converge to the same bytes whatever RocksDB's compaction timing.
+//!   series are neighbours. The head holds a series' newest partition and writes it once, when
+//!   the series leaves it, as one canonical list (one chunk of up to 1,024 samples); merges
+//!   fold out-of-order operands in canonically, so replicas converge to the same bytes
+//!   whatever RocksDB's compaction timing.
 //! - **Out-of-order samples** within the window are written as their own chunk-list operands,
 //!   merged on read and folded in by compaction. A repeated `(series, t)`: with the same value
 //!   it is stored once; with another value the first write wins (refused when it meets the

@@ -58,7 +58,7 @@ impl Tsdb {
             }
             // Stored samples first: on a repeated timestamp the earlier write wins.
             if let Some(head) = head {
-                samples.extend_from_slice(head.samples(id));
+                head.samples_into(id, min_t, max_t, &mut samples);
             }
             chunk_list::first_wins(&mut samples);
             samples.retain(|s| (min_t..=max_t).contains(&s.t));

@@ -11,12 +11,13 @@
 //!
 //! - **Deferred to the flush**: the head, the dedup high-water marks and the shard's newest
 //!   sample time (which bounds the out-of-order window). They change in memory only, and
-//!   [`Tsdb::flush_head`] writes them (the head's changed open chunks as `meta` records,
-//!   without sealing them) with the applied mark, in one synced RocksDB batch. After a restart
+//!   [`Tsdb::flush_head`] writes them (each changed series' head as a `meta` record, without
+//!   sealing it) with the applied mark, in one synced RocksDB batch. After a restart
 //!   they are exactly as they were at that mark, so replayed entries see the same marks,
 //!   window and head, and decide the same.
-//! - **Written at once** (no fsync; RocksDB's WAL keeps a consistent prefix): sealed chunks,
-//!   out-of-order chunks, new series with their index entries and the series id counter.
+//! - **Written at once** (no fsync; RocksDB's WAL keeps a consistent prefix): the partitions
+//!   series left, out-of-order chunks, new series with their index entries and the series id
+//!   counter.
 //!   Replaying over them is harmless: a replayed series finds its id by its labels, and a
 //!   replayed sample is a repeat of a stored `(series, t)`, folded away by the `chunks` merge
 //!   (first write wins, and the first write is the original).
@@ -41,7 +42,7 @@ use rocksdb::{
 
 use super::batch::{AppliedMark, WriteBatch};
 use super::dedup::{self, Decision};
-use super::head::{self, Head, Placed, SealedChunk};
+use super::head::{self, Head, Placed, SealedPartition};
 use super::keys::{
     self, CF_CHUNKS, CF_DEDUP, CF_META, CF_POSTINGS, CF_SERIES, CF_SERIES_BY_LABELS,
 };
@@ -221,7 +222,7 @@ impl Tsdb {
         let mut writes = DbBatch::default();
         let mut sealed = Vec::new();
         // Out-of-order samples by (partition, series): one chunk each, written after the
-        // sealed head chunks, in key order.
+        // partitions the head wrote, in key order.
         let mut late: BTreeMap<(i64, SeriesId), Vec<Sample>> = BTreeMap::new();
         let mut accepted = Vec::new();
         for (index, series) in batch.series.iter().enumerate() {
@@ -285,8 +286,8 @@ impl Tsdb {
         Ok(())
     }
 
-    /// Persists `shard`'s head without sealing it (the open chunks changed since the last
-    /// flush; chunks of series idle since an earlier partition are sealed), with the dedup
+    /// Persists `shard`'s head without sealing it (the series changed since the last flush;
+    /// series idle since an earlier partition leave it, their partition written), with the dedup
     /// marks, the newest sample time and the last applied mark, in one fsynced batch. Returns
     /// the mark now persisted: the caller may purge its log up to it.
     pub fn flush_head(&mut self, shard: ShardId) -> Result<Option<AppliedMark>, StorageError> {
@@ -307,12 +308,8 @@ impl Tsdb {
         for id in &changes.removed {
             writes.delete_cf(meta, keys::head(shard, *id));
         }
-        for (id, partition, chunk) in &changes.changed {
-            writes.put_cf(
-                meta,
-                keys::head(shard, *id),
-                head::encode_record(*partition, chunk),
-            );
+        for (id, record) in &changes.changed {
+            writes.put_cf(meta, keys::head(shard, *id), record);
         }
         let dedup_cf = cf(db, CF_DEDUP)?;
         for (key, mark) in state.marks.drain() {
@@ -460,18 +457,16 @@ impl ShardState {
     }
 }
 
-/// Adds the head's `sealed` chunks to `writes`, each a one-chunk list merged under its
+/// Adds the partitions the head handed back to `writes`, each merged under its
 /// `(partition, series)` key.
 fn merge_sealed(
     writes: &mut DbBatch,
     chunks: &ColumnFamily,
     shard: ShardId,
-    sealed: &[SealedChunk],
+    sealed: &[SealedPartition],
 ) {
     for s in sealed {
-        let mut list = Vec::with_capacity(s.chunk.as_bytes().len() + 3);
-        chunk_list::push(&mut list, &s.chunk);
-        writes.merge_cf(chunks, keys::chunk(shard, s.partition, s.series), list);
+        writes.merge_cf(chunks, keys::chunk(shard, s.partition, s.series), &s.list);
     }
 }
 
@@ -537,10 +532,10 @@ fn load_shard(db: &DB, shard: ShardId) -> Result<ShardState, StorageError> {
     let (start, end) = keys::head_range(shard);
     for item in scan(db, CF_META, &start, &end)? {
         let (key, value) = item?;
-        let corrupt = || StorageError::corrupt(CF_META, "persisted open chunk", &key);
+        let corrupt = || StorageError::corrupt(CF_META, "persisted head", &key);
         let id = keys::head_series_of(&key).ok_or_else(corrupt)?;
-        let (partition, samples) = head::decode_record(&value).ok_or_else(corrupt)?;
-        head.restore(id, partition, &samples);
+        let (partition, full, open) = head::decode_record(&value).ok_or_else(corrupt)?;
+        head.restore(id, partition, full, &open);
     }
     Ok(ShardState {
         head,
@@ -852,7 +847,8 @@ mod tests {
             store.apply(1, &mark(2), &repeat).unwrap().samples_duplicate,
             1
         );
-        // Twenty-five more: the chunk is sealed whole at 120 samples, five stay open.
+        // Twenty-five more: a full chunk of 120 samples and five open, all still in the head,
+        // and all back after a flush and a reopen.
         let more: Vec<(i64, f64)> = (100..125).map(|i| (T0 + i * 15_000, i as f64)).collect();
         store
             .apply(
@@ -861,14 +857,27 @@ mod tests {
                 &batch(vec![series(&[("__name__", "up")], &more)]),
             )
             .unwrap();
-        assert_eq!(stored_chunks(&store), vec![(partition_of(T0), 0, 120)]);
+        assert!(
+            stored_chunks(&store).is_empty(),
+            "the partition stays in the head"
+        );
+        store.flush_head(1).unwrap();
+        drop(store);
+        let mut store = open(&dir);
+        store.open_shard(1).unwrap();
+        assert!(stored_chunks(&store).is_empty());
+        assert_eq!(
+            store.apply(1, &mark(4), &repeat).unwrap().samples_duplicate,
+            1,
+            "the full chunk decides too"
+        );
         // A series idle since an earlier partition is sealed at the next flush and leaves the
         // head; an active one stays open.
         let next = partition_of(T0) + super::super::partition::PARTITION_MS;
         store
             .apply(
                 1,
-                &mark(4),
+                &mark(5),
                 &batch(vec![series(&[("__name__", "other")], &[(next, 1.0)])]),
             )
             .unwrap();
@@ -876,14 +885,13 @@ mod tests {
         assert_eq!(
             stored_chunks(&store),
             vec![(partition_of(T0), 0, 125)],
-            "the idle series' open chunk of 5 samples is sealed and merged"
+            "the idle series' partition is written once, folded"
         );
         drop(store);
         let mut store = open(&dir);
         store.open_shard(1).unwrap();
-        let state = &store.shards[&1];
-        assert!(state.head.samples(0).is_empty());
-        assert_eq!(state.head.samples(1).len(), 1);
+        let ids: Vec<SeriesId> = store.shards[&1].head.series_ids().collect();
+        assert_eq!(ids, vec![1]);
         let mut expected: Vec<(i64, f64)> = up;
         expected.extend(more);
         assert_eq!(
