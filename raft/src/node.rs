@@ -20,6 +20,7 @@
 //! async workers; no lock is held across an `.await`.
 
 pub mod config;
+mod election_takeover;
 pub mod error;
 pub mod group_commit;
 pub mod high_water;
@@ -67,6 +68,7 @@ use crate::network::transport::Transport;
 use crate::shard::SharedTsdb;
 use crate::type_config::{NodeId, PeerNode, TypeConfig};
 use crate::write_batch::{SeriesSamples, WriteBatch, WriteOutcome};
+use election_takeover::LeaderContact;
 use group_commit::GroupCommitter;
 use high_water::PendingHighWater;
 use leader_hints::LeaderHints;
@@ -83,7 +85,6 @@ const RETRY_PAUSE: Duration = Duration::from_millis(50);
 /// [`Node::shutdown`] before dropping it (its background tasks hold it).
 pub struct Node {
     config: NodeConfig,
-    raft_config: Arc<openraft::Config>,
     transport: Arc<dyn Transport>,
     raft_db: Arc<RaftDb>,
     tsdb: SharedTsdb,
@@ -99,6 +100,8 @@ pub struct Node {
     /// Index `shard - 1`.
     committers: Vec<GroupCommitter>,
     leaders: LeaderHints,
+    /// When each hosted group last heard from a leader (see [`election_takeover`]).
+    leader_contact: LeaderContact,
     high_water: PendingHighWater,
     /// Metric metadata received by this node (not replicated: see [`crate::metadata`]).
     metadata: MetadataStore,
@@ -141,12 +144,14 @@ impl Node {
             .map_err(|e| NodeError::Config(format!("opening the tsdb: {e}")))??;
         let tsdb: SharedTsdb = Arc::new(RwLock::new(tsdb));
 
-        let raft_config = raft_config::raft_config()?;
+        let initial: Vec<NodeId> = config.initial_cluster.keys().copied().collect();
+        let meta_config =
+            raft_config::raft_config(raft_config::election_slot(&initial, config.node_id))?;
         let meta_sm = MetaStateMachine::open(Arc::clone(&raft_db), GroupId::META)?;
         let meta_state = meta_sm.watch();
         let meta = Raft::new(
             config.node_id,
-            Arc::clone(&raft_config),
+            meta_config,
             GroupNetworkFactory::new(GroupId::META, config.node_id, Arc::clone(&transport)),
             raft_db.group(GroupId::META),
             meta_sm,
@@ -167,7 +172,6 @@ impl Node {
                 })
                 .collect();
             Node {
-                raft_config,
                 transport,
                 raft_db,
                 tsdb,
@@ -178,6 +182,7 @@ impl Node {
                 replica_changes: tokio::sync::Mutex::new(()),
                 committers,
                 leaders: LeaderHints::default(),
+                leader_contact: LeaderContact::default(),
                 high_water: PendingHighWater::default(),
                 metadata: MetadataStore::default(),
                 stopping: watch::channel(false).0,

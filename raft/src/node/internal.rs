@@ -14,6 +14,7 @@ use crate::command::ShardWrite;
 use crate::group::GroupId;
 use crate::network::messages::{JoinRequest, Refusal, RemoveRequest, ReplicaChange, SelectRequest};
 use crate::network::path::{InternalPath, RaftRpc};
+use crate::node::election_takeover::answer_vote;
 use crate::node::error::InternalError;
 use crate::node::replica_moves::REPLICA_CHANGE_TIMEOUT;
 use crate::node::status::GroupStatus;
@@ -36,8 +37,14 @@ impl Node {
                         group: group.to_string(),
                     })?;
                 match rpc {
-                    RaftRpc::Append => encode(&raft.append_entries(decode(path, &body)?).await),
-                    RaftRpc::Vote => encode(&raft.vote(decode(path, &body)?).await),
+                    RaftRpc::Append => {
+                        self.leader_contact.heard(group);
+                        encode(&raft.append_entries(decode(path, &body)?).await)
+                    }
+                    RaftRpc::Vote => {
+                        let request = decode(path, &body)?;
+                        encode(&answer_vote(&raft, group, &self.leader_contact, request).await)
+                    }
                     RaftRpc::Snapshot => encode(&raft.install_snapshot(decode(path, &body)?).await),
                 }
             }

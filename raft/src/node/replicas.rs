@@ -21,6 +21,7 @@ use crate::meta::state::MetaState;
 use crate::network::raft_network::GroupNetworkFactory;
 use crate::node::error::NodeError;
 use crate::node::placement::initial_placement;
+use crate::node::raft_config::{election_slot, raft_config};
 use crate::node::{snapshot_dir, Node};
 use crate::shard::ShardStateMachine;
 use crate::type_config::{NodeId, PeerNode};
@@ -117,9 +118,13 @@ impl Node {
         })?;
         let unsnapshotted = state_machine.unsnapshotted_samples();
         let group = GroupId::shard(shard);
+        let slot = match self.meta_state.borrow().placement(shard) {
+            Some(placement) => election_slot(placement, self.id()),
+            None => 0,
+        };
         let raft = Raft::new(
             self.id(),
-            Arc::clone(&self.raft_config),
+            raft_config(slot)?,
             GroupNetworkFactory::new(group, self.id(), Arc::clone(&self.transport)),
             self.raft_db.group(group),
             state_machine,
