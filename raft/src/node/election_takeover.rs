@@ -39,11 +39,11 @@ impl LeaderContact {
         self.lock().insert(group, Instant::now());
     }
 
-    /// Whether `group` has heard no append for `lease` (or never).
-    fn silent_for(&self, group: GroupId, lease: Duration) -> bool {
+    /// Whether, at `now`, `group` has heard no append for `lease` (or never).
+    fn silent_for(&self, group: GroupId, lease: Duration, now: Instant) -> bool {
         self.lock()
             .get(&group)
-            .is_none_or(|at| at.elapsed() > lease)
+            .is_none_or(|&at| now.saturating_duration_since(at) > lease)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<GroupId, Instant>> {
@@ -80,7 +80,7 @@ pub async fn answer_vote(
     let response = raft.vote(request).await?;
     let lease = Duration::from_millis(raft.config().election_timeout_max);
     let elections = elections_after(&asked, &response);
-    if elections > 0 && contact.silent_for(group, lease) {
+    if elections > 0 && contact.silent_for(group, lease, Instant::now()) {
         tracing::info!(%group, candidate = %asked.vote, elections,
             "refused a candidate with a shorter log; campaigning");
         for _ in 0..elections {
@@ -143,11 +143,12 @@ mod tests {
     fn contact_expires_after_the_lease() {
         let contact = LeaderContact::default();
         let group = GroupId::shard(3);
-        assert!(contact.silent_for(group, Duration::from_millis(100)));
+        assert!(contact.silent_for(group, Duration::from_millis(100), Instant::now()));
         contact.heard(group);
-        assert!(!contact.silent_for(group, Duration::from_secs(60)));
-        std::thread::sleep(Duration::from_millis(5));
-        assert!(contact.silent_for(group, Duration::from_millis(1)));
-        assert!(contact.silent_for(GroupId::shard(4), Duration::from_secs(60)));
+        let now = Instant::now();
+        assert!(!contact.silent_for(group, Duration::from_secs(60), now));
+        let later = now + Duration::from_millis(5);
+        assert!(contact.silent_for(group, Duration::from_millis(1), later));
+        assert!(contact.silent_for(GroupId::shard(4), Duration::from_secs(60), now));
     }
 }

@@ -98,12 +98,14 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Option<(i64, Vec<Chunk>, Vec<Sample
     let partition = i64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
     let mut list = &bytes[8..];
     let mut chunks = Vec::new();
+    // Each chunk's samples, kept only for the last: the open chunk's.
+    let mut open = Vec::new();
     while !list.is_empty() {
         let chunk = Chunk::from_bytes(varint::take_bytes(&mut list)?).ok()?;
-        chunk.samples().ok()?;
+        open = chunk.samples().ok()?;
         chunks.push(chunk);
     }
-    let open = chunks.pop()?.samples().ok()?;
+    chunks.pop()?;
     Some((partition, chunks, open))
 }
 
@@ -384,6 +386,17 @@ mod tests {
         out
     }
 
+    /// A head holding `count` samples of `series`, `step` ms apart, valued by their index.
+    fn filled(series: SeriesId, count: i64, step: i64) -> Head {
+        let mut head = Head::default();
+        let mut sealed = Vec::new();
+        for i in 0..count {
+            head.append(series, i * step, i as f64, &mut sealed);
+        }
+        assert!(sealed.is_empty());
+        head
+    }
+
     fn times(samples: &[Sample]) -> Vec<i64> {
         samples.iter().map(|s| s.t).collect()
     }
@@ -460,11 +473,8 @@ mod tests {
 
     #[test]
     fn timestamps_in_full_chunks_are_duplicates_or_conflicts_and_gaps_are_out_of_order() {
-        let mut head = Head::default();
+        let mut head = filled(1, 130, 10);
         let mut sealed = Vec::new();
-        for i in 0..130 {
-            head.append(1, i * 10, i as f64, &mut sealed);
-        }
         assert_eq!(head.append(1, 50, 5.0, &mut sealed), Placed::Duplicate);
         assert_eq!(
             head.append(1, 50, 6.0, &mut sealed),
@@ -538,11 +548,8 @@ mod tests {
 
     #[test]
     fn a_restored_head_decides_as_the_original() {
-        let mut original = Head::default();
+        let mut original = filled(7, 300, 15_000);
         let mut sealed = Vec::new();
-        for i in 0..300 {
-            original.append(7, i * 15_000, i as f64, &mut sealed);
-        }
         let (id, record) = original.take_changes().changed.remove(0);
         let (partition, full, open) = decode_record(&record).unwrap();
         assert_eq!((full.len(), open.len()), (2, 60));
