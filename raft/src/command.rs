@@ -6,6 +6,8 @@
 //! receives a command belonging to another kind of group answers [`Response::Misrouted`] and
 //! changes nothing: apply must be total and deterministic on every replica.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::meta::command::{MetaCommand, MetaOutcome};
@@ -14,8 +16,10 @@ use crate::write_batch::{WriteBatch, WriteOutcome};
 /// A replicated command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Command {
-    /// Samples for a shard group: one or several requests' parts for that shard.
-    Write(ShardWrite),
+    /// Samples for a shard group: one or several requests' parts for that shard. Shared, so
+    /// that the copies openraft makes of an entry (one per follower it replicates to, and the
+    /// one it applies) share one payload; encoded as the `ShardWrite` itself.
+    Write(Arc<ShardWrite>),
     /// A change to the meta group's state.
     Meta(MetaCommand),
     /// Retention for a shard group: delete the data older than `before_ms`. A command rather

@@ -11,11 +11,15 @@
 //!
 //! Each call completes its write before returning, so writes of one group are serialised, as
 //! openraft requires. Entries are encoded with postcard (see `docs/raft-storage.md`).
+//!
+//! The store also keeps what it appended in memory until openraft's core reads it back to
+//! apply ([`AppendedEntries`]); the log readers it hands out for replication copy from there
+//! too, and read from disk what is gone from it.
 
 use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use openraft::storage::{LogFlushed, RaftLogStorage};
 use openraft::{LogState, OptionalSend, RaftLogReader, StorageIOError};
@@ -23,22 +27,47 @@ use rocksdb::{Direction, IteratorMode, ReadOptions};
 use serde::Serialize;
 
 use crate::group::GroupId;
+use crate::log_store::appended::AppendedEntries;
 use crate::log_store::db::{Durability, RaftDb};
 use crate::log_store::error::LogStoreError;
 use crate::log_store::keys::{log_end, log_index, log_key, meta_key, MetaKind, CF_LOG, CF_META};
 use crate::type_config::{Entry, LogId, StorageError, TypeConfig, Vote};
 
-/// The log store of one Raft group. Cloning gives another handle on the same log (openraft
-/// uses clones as log readers for replication).
-#[derive(Debug, Clone)]
+/// The log store of one Raft group.
+#[derive(Debug)]
 pub struct GroupLogStore {
     db: Arc<RaftDb>,
     group: GroupId,
+    /// What the group appended and openraft's core has not read back, shared with the readers.
+    appended: Arc<Mutex<AppendedEntries>>,
+    /// Whether this is the store the core owns (its reads take from `appended`), or a log
+    /// reader (its reads copy, leaving the entries for the core).
+    core: bool,
 }
 
 impl GroupLogStore {
     pub(crate) fn new(db: Arc<RaftDb>, group: GroupId) -> GroupLogStore {
-        GroupLogStore { db, group }
+        GroupLogStore {
+            db,
+            group,
+            appended: Arc::default(),
+            core: true,
+        }
+    }
+
+    /// Another handle on the same log, for openraft's replication.
+    fn reader(&self) -> GroupLogStore {
+        GroupLogStore {
+            db: Arc::clone(&self.db),
+            group: self.group,
+            appended: Arc::clone(&self.appended),
+            core: false,
+        }
+    }
+
+    /// The kept entries; `None` if a panic poisoned the lock (then every read goes to disk).
+    fn appended(&self) -> Option<MutexGuard<'_, AppendedEntries>> {
+        self.appended.lock().ok()
     }
 
     /// The group this store persists.
@@ -151,27 +180,31 @@ impl GroupLogStore {
     ) -> Result<(), LogStoreError> {
         let cf = self.db.cf(CF_LOG)?;
         let mut batch = rocksdb::WriteBatch::default();
-        let mut first = None;
-        let mut last = None;
+        let mut written = Vec::new();
         for entry in entries {
-            let index = entry.log_id.index;
-            first.get_or_insert(index);
-            last = Some(index);
-            batch.put_cf(
-                cf,
-                log_key(self.group, index),
-                self.encode("entry", &entry)?,
-            );
+            let encoded = self.encode("entry", &entry)?;
+            batch.put_cf(cf, log_key(self.group, entry.log_id.index), &encoded);
+            written.push((entry, encoded.len()));
         }
         let count = batch.len();
         self.db
             .write(self.group, "append", batch, Durability::Fsync)
             .await?;
+        let first = written.first().map(|(e, _)| e.log_id.index);
+        let last = written.last().map(|(e, _)| e.log_id.index);
         tracing::trace!(group = %self.group, ?first, ?last, count, "appended and synced");
+        if let Some(mut appended) = self.appended() {
+            for (entry, size) in written {
+                appended.push(entry, size);
+            }
+        }
         Ok(())
     }
 
     async fn truncate_from(&self, index: u64) -> Result<(), LogStoreError> {
+        if let Some(mut appended) = self.appended() {
+            appended.truncate_from(index);
+        }
         let mut batch = rocksdb::WriteBatch::default();
         batch.delete_range_cf(
             self.db.cf(CF_LOG)?,
@@ -186,6 +219,9 @@ impl GroupLogStore {
     }
 
     async fn purge_upto(&self, log_id: LogId) -> Result<(), LogStoreError> {
+        if let Some(mut appended) = self.appended() {
+            appended.purge_upto(log_id.index);
+        }
         let mut batch = self.meta_batch(MetaKind::LastPurged, "last_purged", &log_id)?;
         let end = match log_id.index.checked_add(1) {
             Some(next) => log_key(self.group, next).to_vec(),
@@ -231,7 +267,15 @@ impl RaftLogReader<TypeConfig> for GroupLogStore {
     ) -> Result<Vec<Entry>, StorageError> {
         match index_range(&range) {
             Some((start, end)) if end.is_none_or(|end| start < end) => {
-                self.read_range(start, end).map_err(read_err)
+                let kept = match (self.appended(), end) {
+                    (Some(mut appended), Some(end)) if self.core => appended.take(start, end),
+                    (Some(appended), Some(end)) => appended.copy(start, end),
+                    _ => None,
+                };
+                match kept {
+                    Some(entries) => Ok(entries),
+                    None => self.read_range(start, end).map_err(read_err),
+                }
             }
             _ => Ok(Vec::new()),
         }
@@ -257,7 +301,7 @@ impl RaftLogStorage<TypeConfig> for GroupLogStore {
     }
 
     async fn get_log_reader(&mut self) -> GroupLogStore {
-        self.clone()
+        self.reader()
     }
 
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {

@@ -42,9 +42,9 @@ fn entry(group: GroupId, term: u64, index: u64) -> Entry {
     };
     Entry {
         log_id: log_id(term, index),
-        payload: EntryPayload::Normal(Command::Write(ShardWrite {
+        payload: EntryPayload::Normal(Command::Write(Arc::new(ShardWrite {
             batches: vec![batch],
-        })),
+        }))),
     }
 }
 

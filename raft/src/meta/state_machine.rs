@@ -265,13 +265,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = RaftDb::open(dir.path()).unwrap();
         let mut sm = MetaStateMachine::open(db, GroupId::META).unwrap();
-        let misrouted = Command::Write(ShardWrite {
+        let misrouted = Command::Write(std::sync::Arc::new(ShardWrite {
             batches: vec![WriteBatch {
                 tenant: "t".into(),
                 identity: None,
                 series: Vec::new(),
             }],
-        });
+        }));
         let responses = sm
             .apply([
                 membership_entry(1),

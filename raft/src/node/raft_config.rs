@@ -34,9 +34,11 @@ use openraft::{Config, SnapshotPolicy};
 use crate::node::error::NodeError;
 use crate::type_config::NodeId;
 
-/// Heartbeat interval (ms): several heartbeats fit in the shortest election timeout, so a
-/// heartbeat delayed by a busy node does not start an election.
-pub const HEARTBEAT_MS: u64 = 50;
+/// Heartbeat interval (ms): two fit in the shortest election timeout, so a heartbeat delayed
+/// by a busy node does not start an election. openraft 0.9 also uses it as the deadline of
+/// every append RPC: at 50 ms, a loaded 2-core machine timed out thousands of appends in one
+/// RF=3 ingest run, and each timeout resent its entries, which loaded it more.
+pub const HEARTBEAT_MS: u64 = 100;
 /// Shortest election timeout (ms): slot 0's.
 const ELECTION_TIMEOUT_MS: u64 = 250;
 /// How much later each further slot's election timeout starts (ms).
@@ -52,8 +54,9 @@ const SNAPSHOT_EVERY_ENTRIES: u64 = 1_000;
 /// the log rather than by a snapshot transfer. Entries may be large, so few are kept: 256
 /// covers a few seconds of a busy shard's entries.
 const LOG_KEPT_BEHIND_SNAPSHOT: u64 = 256;
-/// Entries per append RPC: entries are big, so a catch-up RPC stays a few MiB.
-const MAX_PAYLOAD_ENTRIES: u64 = 32;
+/// Entries per append RPC: entries are big (up to 100,000 samples), so a catch-up RPC stays
+/// small enough to finish within its deadline ([`HEARTBEAT_MS`]).
+const MAX_PAYLOAD_ENTRIES: u64 = 8;
 /// Deadline of one snapshot chunk transfer (ms).
 const INSTALL_SNAPSHOT_TIMEOUT_MS: u64 = 10_000;
 

@@ -252,7 +252,7 @@ async fn propose_locally(
     write: ShardWrite,
     deadline: Instant,
 ) -> Attempt {
-    let proposal = raft.client_write(Command::Write(write));
+    let proposal = raft.client_write(Command::Write(Arc::new(write)));
     match tokio::time::timeout_at(deadline, proposal).await {
         Err(_elapsed) => Attempt::Unknown,
         Ok(Ok(response)) => written(shard, response.data),

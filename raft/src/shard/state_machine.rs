@@ -143,7 +143,10 @@ impl ShardStateMachine {
                 .write()
                 .map_err(|_| (log_id, ShardError::Poisoned { shard }))?;
             let response = match entry.payload {
-                EntryPayload::Normal(Command::Write(ShardWrite { batches })) => {
+                EntryPayload::Normal(Command::Write(write)) => {
+                    // The replication copies are gone by the time an entry applies, so this
+                    // rarely clones.
+                    let ShardWrite { batches } = Arc::unwrap_or_clone(write);
                     let samples: usize = batches
                         .iter()
                         .flat_map(|b| &b.series)

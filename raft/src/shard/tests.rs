@@ -48,7 +48,7 @@ fn membership_entry(index: u64) -> Entry {
 fn write_entry(index: u64, batches: Vec<WriteBatch>) -> Entry {
     Entry {
         log_id: log_id(index),
-        payload: EntryPayload::Normal(Command::Write(ShardWrite { batches })),
+        payload: EntryPayload::Normal(Command::Write(Arc::new(ShardWrite { batches }))),
     }
 }
 
