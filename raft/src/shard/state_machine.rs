@@ -144,8 +144,9 @@ impl ShardStateMachine {
                 .map_err(|_| (log_id, ShardError::Poisoned { shard }))?;
             let response = match entry.payload {
                 EntryPayload::Normal(Command::Write(write)) => {
-                    // The replication copies are gone by the time an entry applies, so this
-                    // rarely clones.
+                    // Without other holders the payload is moved, not copied. A replication
+                    // request still in flight to a follower that has not answered yet (RF=3:
+                    // the entry commits on the first answer) holds it, and then it is cloned.
                     let ShardWrite { batches } = Arc::unwrap_or_clone(write);
                     let samples: usize = batches
                         .iter()
